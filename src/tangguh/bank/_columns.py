@@ -1,0 +1,102 @@
+"""Mapping between pandas column dtypes and the column types of the two backends."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+__all__ = ["KINDS", "column_kinds", "restore_dtypes", "to_db_values"]
+
+#: Tangguh column kinds -> (GeoPackage type, PostgreSQL type)
+KINDS: dict[str, tuple[str, str]] = {
+    "int": ("INTEGER", "BIGINT"),
+    "float": ("REAL", "DOUBLE PRECISION"),
+    "bool": ("BOOLEAN", "BOOLEAN"),
+    "datetime": ("DATETIME", "TIMESTAMPTZ"),
+    "date": ("DATE", "DATE"),
+    "str": ("TEXT", "TEXT"),
+    "json": ("TEXT", "JSONB"),
+}
+
+
+def _kind(series: pd.Series) -> str:
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "int"
+    if pd.api.types.is_float_dtype(dtype):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    sample = series.dropna()
+    if len(sample):
+        first = sample.iloc[0]
+        if isinstance(first, dict | list):
+            return "json"
+        if isinstance(first, bool | np.bool_):
+            return "bool"
+        if hasattr(first, "isoformat") and not isinstance(first, str):
+            return "datetime" if hasattr(first, "hour") else "date"
+    return "str"
+
+
+def column_kinds(frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
+    """(column, kind) for every attribute column of ``frame`` (not the geometry)."""
+    geom = frame.geometry.name
+    return [(str(c), _kind(frame[c])) for c in frame.columns if c != geom]
+
+
+def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
+    """Python values ready for a DB-API driver (None for missing)."""
+    if kind == "json":
+        return [None if v is None else json.dumps(v, ensure_ascii=False) for v in series]
+    if kind == "datetime":
+        values = pd.to_datetime(series)
+        if values.dt.tz is None:
+            values = values.dt.tz_localize("UTC")
+        if dialect == "sqlite":
+            out = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            return [None if pd.isna(v) else v for v in out]
+        return [None if pd.isna(v) else v.to_pydatetime() for v in values]
+    if kind == "date":
+        return [None if pd.isna(v) else str(v)[:10] for v in series]
+    if kind == "str":
+        return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in series]
+    mask = series.isna().to_numpy()
+    values = series.to_numpy(dtype=object)
+    if kind == "bool":
+        values = np.array([bool(v) for v in values], dtype=object) if len(values) else values
+    elif kind == "int":
+        values = np.array([int(v) if not m else None for v, m in zip(values, mask, strict=True)],
+                          dtype=object)
+    elif kind == "float":
+        values = np.array([float(v) if not m else None for v, m in zip(values, mask, strict=True)],
+                          dtype=object)
+    values[mask] = None
+    return values.tolist()
+
+
+def restore_dtypes(frame: pd.DataFrame, kinds: list[tuple[str, str]]) -> pd.DataFrame:
+    """Give columns read back from the database the dtypes they were written with."""
+    for name, kind in kinds:
+        if name not in frame.columns:
+            continue
+        col = frame[name]
+        if kind == "int":
+            frame[name] = pd.array(col, dtype="Int64") if col.isna().any() else col.astype("int64")
+        elif kind == "float":
+            frame[name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif kind == "bool":
+            frame[name] = col.map(lambda v: None if v is None else bool(v)).astype(
+                "boolean" if col.isna().any() else "bool"
+            )
+        elif kind == "datetime":
+            frame[name] = pd.to_datetime(col, utc=True, format="ISO8601")
+        elif kind == "json":
+            frame[name] = col.map(lambda v: json.loads(v) if isinstance(v, str) else v)
+    return frame

@@ -1,0 +1,377 @@
+"""The embedded bank: one OGC GeoPackage 1.3 file that GDAL and QGIS open directly.
+
+Layers are ordinary GeoPackage feature tables (``gpkg_contents``,
+``gpkg_geometry_columns``, an R-tree per layer with the standard triggers). Tangguh's
+own ``tg_*`` tables and the ``<layer>__history`` tables sit beside them unregistered, so
+GIS tools list exactly the catalogue's vector layers. The file runs in WAL mode:
+readers see the old or the new version during an import, never half of one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from tangguh.bank import _gpkgblob
+from tangguh.bank._columns import KINDS, to_db_values
+from tangguh.bank._sqlbank import SqlBank
+from tangguh.errors import BankError
+
+__all__ = ["GpkgBank"]
+
+_APPLICATION_ID = 0x47504B47  # "GPKG"
+_USER_VERSION = 10300  # GeoPackage 1.3.0
+
+_CORE_DDL = [
+    """CREATE TABLE IF NOT EXISTS gpkg_spatial_ref_sys (srs_name TEXT NOT NULL,
+    srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL, organization_coordsys_id INTEGER
+    NOT NULL, definition TEXT NOT NULL, description TEXT)""",
+    """CREATE TABLE IF NOT EXISTS gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY,
+    data_type TEXT NOT NULL, identifier TEXT UNIQUE, description TEXT DEFAULT '',
+    last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+    min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+    CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_geometry_columns (table_name TEXT NOT NULL,
+    column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL,
+    z TINYINT NOT NULL, m TINYINT NOT NULL, CONSTRAINT pk_geom_cols PRIMARY KEY (table_name,
+    column_name), CONSTRAINT uk_gc_table_name UNIQUE (table_name), CONSTRAINT fk_gc_tn
+    FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name), CONSTRAINT fk_gc_srs
+    FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id))""",
+    """CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT,
+    extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL,
+    CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))""",
+]
+
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+_SRS_ROWS = [
+    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
+    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
+    ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+]
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _envelope(blob: bytes | None) -> tuple[float, float, float, float] | None:
+    """(minx, maxx, miny, maxy) of a GPKG blob, from its header or its geometry."""
+    if blob is None:
+        return None
+    flags = blob[3]
+    if flags & 16:
+        return None
+    if (flags >> 1) & 7:
+        fmt = "<4d" if flags & 1 else ">4d"
+        minx, maxx, miny, maxy = struct.unpack(fmt, blob[8:40])
+        return minx, maxx, miny, maxy
+    geom = _gpkgblob.decode([blob])[0]
+    x0, y0, x1, y1 = shapely.bounds(geom)
+    return x0, x1, y0, y1
+
+
+def _st(index: int) -> Any:
+    def func(blob: bytes | None) -> float | None:
+        env = _envelope(blob)
+        return None if env is None else env[index]
+
+    return func
+
+
+def _st_is_empty(blob: bytes | None) -> int | None:
+    return None if blob is None else int(bool(blob[3] & 16))
+
+
+def _register_functions(conn: sqlite3.Connection) -> None:
+    """The SQL functions the GeoPackage R-tree triggers call (GDAL defines the same)."""
+    for name, idx in (("ST_MinX", 0), ("ST_MaxX", 1), ("ST_MinY", 2), ("ST_MaxY", 3)):
+        conn.create_function(name, 1, _st(idx), deterministic=True)
+    conn.create_function("ST_IsEmpty", 1, _st_is_empty, deterministic=True)
+
+
+class GpkgBank(SqlBank):
+    """A bank in one GeoPackage file (the default)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not self.path.exists() and not create:
+            raise BankError(f"no bank at {self.path}", where=str(self.path),
+                            hint="create one with `tangguh demo` or `tangguh db upgrade`")
+        if self.path.exists() and self.path.stat().st_size > 0:
+            with self.path.open("rb") as fh:
+                if fh.read(16) != b"SQLite format 3\x00":
+                    raise BankError("the file is not a GeoPackage/SQLite database",
+                                    where=str(self.path), hint="give a .gpkg path")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+
+        @event.listens_for(engine, "connect")
+        def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            _register_functions(dbapi_conn)
+            dbapi_conn.execute("PRAGMA busy_timeout = 30000")
+            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            dbapi_conn.execute("PRAGMA synchronous = NORMAL")
+            dbapi_conn.execute("PRAGMA cache_size = -200000")
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if self._writing else "BEGIN")
+
+        self._writing = False
+        super().__init__(engine, str(self.path), create=create)
+
+    def _tx(self) -> Any:
+        self._writing = self._conn is None or self._writing
+        return super()._tx()
+
+    def _read(self) -> Any:
+        if self._conn is None:
+            self._writing = False
+        return super()._read()
+
+    @staticmethod
+    def _raw(conn: Connection) -> sqlite3.Connection:
+        return conn.connection.driver_connection  # type: ignore[return-value]
+
+    def _init_backend(self, conn: Connection) -> None:
+        raw = self._raw(conn)
+        for ddl in _CORE_DDL:
+            raw.execute(ddl)
+        raw.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
+                        _SRS_ROWS)
+        raw.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
+        raw.execute(f"PRAGMA user_version = {_USER_VERSION}")
+
+    def _migrate(self, conn: Connection, current: int) -> list[int]:
+        applied = super()._migrate(conn, current)
+        raw = self._raw(conn)
+        for (table,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                    "name LIKE 'tg\\_%' ESCAPE '\\'").fetchall():
+            self._hide(raw, table)
+        return applied
+
+    @staticmethod
+    def _hide(raw: sqlite3.Connection, table: str) -> None:
+        """Register an internal table with an extension data_type so GIS tools skip it.
+
+        GDAL lists unregistered tables as layers; tables registered with a data_type it
+        does not know (GeoPackage allows extension-defined values) are not listed.
+        """
+        raw.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+                    "description, srs_id) VALUES (?, 'x-tangguh', ?, 'Tangguh internal table', 0)",
+                    (table, table))
+
+    def raster_dir(self) -> Path:
+        return self.path.with_suffix(".rasters")
+
+    # -- feature tables -------------------------------------------------------------------
+    def _triggers(self, layer_id: str) -> list[str]:
+        t, r = _q(layer_id), _q(f"rtree_{layer_id}_geom")
+        n = f"rtree_{layer_id}_geom"
+        vals = ('NEW."fid", ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"), ST_MinY(NEW."geom"), '
+                'ST_MaxY(NEW."geom")')
+        return [
+            f'CREATE TRIGGER {_q(n + "_insert")} AFTER INSERT ON {t} WHEN (NEW."geom" NOT NULL '
+            f'AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO {r} VALUES ({vals}); END',
+            f'CREATE TRIGGER {_q(n + "_update1")} AFTER UPDATE OF "geom" ON {t} WHEN OLD."fid" = '
+            f'NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR '
+            f"REPLACE INTO {r} VALUES ({vals}); END",
+            f'CREATE TRIGGER {_q(n + "_update2")} AFTER UPDATE OF "geom" ON {t} WHEN OLD."fid" = '
+            f'NEW."fid" AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM {r} '
+            f'WHERE id = OLD."fid"; END',
+            f'CREATE TRIGGER {_q(n + "_update3")} AFTER UPDATE ON {t} WHEN OLD."fid" != NEW."fid" '
+            f'AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM {r} WHERE '
+            f'id = OLD."fid"; INSERT OR REPLACE INTO {r} VALUES ({vals}); END',
+            f'CREATE TRIGGER {_q(n + "_update4")} AFTER UPDATE ON {t} WHEN OLD."fid" != NEW."fid" '
+            f'AND (NEW."geom" ISNULL OR ST_IsEmpty(NEW."geom")) BEGIN DELETE FROM {r} WHERE id IN '
+            f'(OLD."fid", NEW."fid"); END',
+            f'CREATE TRIGGER {_q(n + "_delete")} AFTER DELETE ON {t} WHEN OLD."geom" NOT NULL '
+            f'BEGIN DELETE FROM {r} WHERE id = OLD."fid"; END',
+        ]
+
+    def _create_feature_tables(self, conn: Connection, layer_id: str,
+                               kinds: list[tuple[str, str]], geometry_type: str) -> None:
+        raw = self._raw(conn)
+        cols = "".join(f", {_q(n)} {KINDS[k][0]}" for n, k in kinds)
+        raw.execute(f'CREATE TABLE {_q(layer_id)} ("fid" INTEGER PRIMARY KEY AUTOINCREMENT '
+                    f'NOT NULL, "geom" {geometry_type}{cols}, "tg_version" INTEGER NOT NULL)')
+        raw.execute(f'CREATE TABLE {_q(layer_id + "__history")} ("fid" INTEGER NOT NULL, '
+                    f'"geom" BLOB{cols}, "tg_version" INTEGER NOT NULL, "tg_vto" INTEGER NOT NULL)')
+        raw.execute(f'CREATE INDEX {_q(layer_id + "__history_v")} ON '
+                    f'{_q(layer_id + "__history")} ("tg_version", "tg_vto")')
+        raw.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+                    "srs_id) VALUES (?, 'features', ?, '', 4326)", (layer_id, layer_id))
+        self._hide(raw, layer_id + "__history")
+        raw.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)",
+                    (layer_id, geometry_type))
+        raw.execute(f'CREATE VIRTUAL TABLE {_q(f"rtree_{layer_id}_geom")} USING '
+                    "rtree(id, minx, maxx, miny, maxy)")
+        raw.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', "
+                    "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+                    (layer_id,))
+        for ddl in self._triggers(layer_id):
+            raw.execute(ddl)
+
+    def _add_columns(self, conn: Connection, layer_id: str, main: list[tuple[str, str]],
+                     history: list[tuple[str, str]]) -> None:
+        raw = self._raw(conn)
+        for table, cols in ((layer_id, main), (layer_id + "__history", history)):
+            for name, kind in cols:
+                raw.execute(f"ALTER TABLE {_q(table)} ADD COLUMN {_q(name)} {KINDS[kind][0]}")
+
+    def _drop_columns(self, conn: Connection, layer_id: str, names: list[str]) -> None:
+        raw = self._raw(conn)
+        for name in names:
+            raw.execute(f"ALTER TABLE {_q(layer_id)} DROP COLUMN {_q(name)}")
+
+    def _main_columns(self, raw: sqlite3.Connection, table: str) -> list[str]:
+        return [r[1] for r in raw.execute(f"PRAGMA table_info({_q(table)})")]
+
+    def _insert_features(self, conn: Connection, layer_id: str, frame: gpd.GeoDataFrame,
+                         kinds: list[tuple[str, str]], version: int,
+                         fids: np.ndarray[Any, Any] | None) -> None:
+        raw = self._raw(conn)
+        n = len(frame)
+        if n == 0:
+            return
+        if fids is None:
+            start = raw.execute(
+                "SELECT max(m) FROM (SELECT max(fid) AS m FROM " + _q(layer_id) +
+                " UNION ALL SELECT max(fid) FROM " + _q(layer_id + "__history") +
+                " UNION ALL SELECT seq FROM sqlite_sequence WHERE name = ?)", (layer_id,)
+            ).fetchone()[0] or 0
+            fid_list = list(range(int(start) + 1, int(start) + 1 + n))
+        else:
+            fid_list = [int(f) for f in fids]
+        blobs, bounds = _gpkgblob.encode(frame.geometry.to_numpy())
+        columns = [to_db_values(frame[name], kind, dialect="sqlite") for name, kind in kinds]
+        names = ", ".join(["fid", "geom", *(_q(n) for n, _ in kinds), "tg_version"])
+        marks = ", ".join("?" * (len(kinds) + 3))
+        trigger = _q(f"rtree_{layer_id}_geom_insert")
+        raw.execute(f"DROP TRIGGER {trigger}")
+        raw.executemany(f"INSERT INTO {_q(layer_id)} ({names}) VALUES ({marks})",
+                        zip(fid_list, blobs, *columns, [version] * n, strict=True))
+        ok = ~np.isnan(bounds[:, 0])
+        fid_arr = np.asarray(fid_list, dtype=np.int64)
+        raw.executemany(
+            f'INSERT INTO {_q(f"rtree_{layer_id}_geom")} VALUES (?, ?, ?, ?, ?)',
+            zip(fid_arr[ok].tolist(), bounds[ok, 0].tolist(), bounds[ok, 2].tolist(),
+                bounds[ok, 1].tolist(), bounds[ok, 3].tolist(), strict=True))
+        raw.execute(self._triggers(layer_id)[0])
+
+    def _stage_fids(self, raw: sqlite3.Connection, fids: np.ndarray[Any, Any]) -> None:
+        raw.execute("CREATE TEMP TABLE IF NOT EXISTS _tg_fids (fid INTEGER PRIMARY KEY)")
+        raw.execute("DELETE FROM _tg_fids")
+        raw.executemany("INSERT INTO _tg_fids VALUES (?)", ((int(f),) for f in fids))
+
+    def _archive(self, conn: Connection, layer_id: str, fids: np.ndarray[Any, Any],
+                 version: int) -> None:
+        raw = self._raw(conn)
+        self._stage_fids(raw, fids)
+        cols = ", ".join(_q(c) for c in self._main_columns(raw, layer_id))
+        raw.execute(f"INSERT INTO {_q(layer_id + '__history')} ({cols}, tg_vto) SELECT {cols}, ? "
+                    f"FROM {_q(layer_id)} WHERE fid IN (SELECT fid FROM _tg_fids)", (version,))
+        raw.execute(f"DELETE FROM {_q(layer_id)} WHERE fid IN (SELECT fid FROM _tg_fids)")
+
+    def _select_features(self, conn: Connection, layer_id: str, kinds: Sequence[tuple[str, str]],
+                         *, with_fid: bool, version: int | None = None,
+                         bbox: tuple[float, float, float, float] | None = None,
+                         where: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+        raw = self._raw(conn)
+        main_cols = set(self._main_columns(raw, layer_id))
+        names = [n for n, _ in kinds]
+        params: list[Any] = []
+        conds = []
+        for name, value in (where or {}).items():
+            conds.append(f"{_q(name)} = ?")
+            params.append(int(value) if isinstance(value, bool | np.bool_) else value)
+
+        def part(table: str, cols: set[str], extra: str) -> str:
+            sel = ", ".join(_q(n) if n in cols else f"NULL AS {_q(n)}" for n in names)
+            clause = " AND ".join([extra, *conds]) if extra or conds else ""
+            clause = clause.strip(" AND")
+            return (f'SELECT "fid", "geom"{", " + sel if sel else ""} FROM {_q(table)}'
+                    + (f" WHERE {clause}" if clause else ""))
+
+        if version is None:
+            extra = ""
+            if bbox is not None:
+                extra = (f'"fid" IN (SELECT id FROM {_q(f"rtree_{layer_id}_geom")} WHERE '
+                         f"minx <= {float(bbox[2])!r} AND maxx >= {float(bbox[0])!r} AND "
+                         f"miny <= {float(bbox[3])!r} AND maxy >= {float(bbox[1])!r})")
+            sql = part(layer_id, main_cols, extra) + ' ORDER BY "fid"'
+            args = params
+        else:
+            hist_cols = set(self._main_columns(raw, layer_id + "__history"))
+            sql = (part(layer_id, main_cols, f'"tg_version" <= {int(version)}') + " UNION ALL " +
+                   part(layer_id + "__history", hist_cols,
+                        f'"tg_version" <= {int(version)} AND "tg_vto" > {int(version)}') +
+                   ' ORDER BY "fid"')
+            args = params + params
+        rows = raw.execute(sql, args).fetchall()
+        frame = pd.DataFrame.from_records(rows, columns=["fid", "geom", *names])
+        geoms = _gpkgblob.decode(frame.pop("geom").tolist())
+        if version is not None and bbox is not None and len(frame):
+            keep = shapely.intersects(geoms, shapely.box(*bbox))
+            keep |= shapely.is_missing(geoms) & False
+            frame, geoms = frame[keep].reset_index(drop=True), geoms[keep]
+        return self._decorate(frame, kinds, geoms, with_fid=with_fid)
+
+    def _extent(self, conn: Connection, layer_id: str
+                ) -> tuple[int, tuple[float, float, float, float] | None]:
+        raw = self._raw(conn)
+        count = raw.execute(f"SELECT count(*) FROM {_q(layer_id)}").fetchone()[0]
+        row = raw.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM '
+                          f'{_q(f"rtree_{layer_id}_geom")}').fetchone()
+        bbox = None if row[0] is None else (row[0], row[1], row[2], row[3])
+        return int(count), bbox
+
+    def _sync_catalogue(self, conn: Connection, layer_id: str) -> None:
+        raw = self._raw(conn)
+        row = raw.execute("SELECT kind, title_en, title_id, description_en, minx, miny, maxx, "
+                          "maxy FROM tg_layer WHERE id = ?", (layer_id,)).fetchone()
+        if row is None or row[0] != "vector":
+            return
+        raw.execute(
+            "UPDATE gpkg_contents SET identifier = ?, description = ?, min_x = ?, min_y = ?, "
+            "max_x = ?, max_y = ?, last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
+            "WHERE table_name = ?",
+            (row[1] or row[2] or layer_id, row[3] or "", row[4], row[5], row[6], row[7], layer_id))
+
+    def _drop_feature_tables(self, conn: Connection, layer_id: str) -> None:
+        raw = self._raw(conn)
+        raw.execute(f'DROP TABLE IF EXISTS {_q(f"rtree_{layer_id}_geom")}')
+        raw.execute(f"DROP TABLE IF EXISTS {_q(layer_id)}")
+        raw.execute(f"DROP TABLE IF EXISTS {_q(layer_id + '__history')}")
+        for table in ("gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"):
+            raw.execute(f"DELETE FROM {table} WHERE table_name IN (?, ?)",
+                        (layer_id, layer_id + "__history"))
+
+    def _bulk_observations(self, conn: Connection, obs: pd.DataFrame) -> None:
+        raw = self._raw(conn)
+        micros = obs["t"].to_numpy("datetime64[us]").astype(np.int64).tolist()
+        raw.executemany(
+            "INSERT OR REPLACE INTO tg_observation (station_id, parameter, t, value, unit, "
+            "quality, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            zip(obs["station_id"].tolist(), obs["parameter"].tolist(), micros,
+                [None if np.isnan(v) else v for v in obs["value"].tolist()],
+                obs["unit"].tolist(), obs["quality"].tolist(), obs["source"].tolist(),
+                strict=True))

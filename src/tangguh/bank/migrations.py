@@ -1,0 +1,36 @@
+"""Ordered schema migrations of the Tangguh tables.
+
+A bank records its schema version in ``tg_meta``. Creating a bank runs every migration
+from 0, so the upgrade path is exercised on every new bank. ``tangguh db upgrade`` runs
+the ones a bank made by an older version lacks. Each step receives a connection inside
+the upgrade transaction: a failed upgrade leaves the bank as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Index
+
+from tangguh.bank import _schema as S
+
+__all__ = ["MIGRATIONS"]
+
+
+def _v1_core(conn: Connection) -> None:
+    """Catalogue, versions, rasters, admin attributes, stations, observations."""
+    tables = [S.tg_meta, S.tg_layer, S.tg_layer_version, S.tg_raster, S.tg_admin_attribute,
+              S.tg_station, S.tg_observation]
+    S.metadata.create_all(conn, tables=tables)
+
+
+def _v2_sources(conn: Connection) -> None:
+    """Registry of fetched sources, and an index on station kind."""
+    S.metadata.create_all(conn, tables=[S.tg_source])
+    Index("ix_tg_station_kind", S.tg_station.c.kind).create(conn, checkfirst=True)
+
+
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
+    (1, _v1_core),
+    (2, _v2_sources),
+]
