@@ -9,6 +9,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from tangguh.errors import InputError
+
 __all__ = ["KINDS", "column_kinds", "restore_dtypes", "to_db_values"]
 
 #: Tangguh column kinds -> (GeoPackage type, PostgreSQL type)
@@ -54,7 +56,15 @@ def column_kinds(frame: gpd.GeoDataFrame) -> list[tuple[str, str]]:
 def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
     """Python values ready for a DB-API driver (None for missing)."""
     if kind == "json":
-        return [None if v is None else json.dumps(v, ensure_ascii=False) for v in series]
+        out: list[Any] = []
+        for row, v in enumerate(series):
+            try:
+                out.append(None if v is None else json.dumps(v, ensure_ascii=False))
+            except (TypeError, ValueError) as exc:
+                raise InputError(f"value cannot be stored as JSON: {exc}",
+                                 where=f"row {row}, field {series.name}",
+                                 hint="use lists, dicts, strings and numbers only") from exc
+        return out
     if kind == "datetime":
         values = pd.to_datetime(series)
         if values.dt.tz is None:

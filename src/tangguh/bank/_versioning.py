@@ -54,10 +54,9 @@ def diff_rows(
     shows as one removal and one addition.
     """
     if old_keys is not None and new_keys is not None:
-        old = pd.DataFrame({"fid": old_fids, "h": old_hashes}, index=pd.Index(old_keys))
-        new = pd.DataFrame({"pos": np.arange(len(new_hashes)), "h": new_hashes},
-                           index=pd.Index(new_keys))
-        joined = new.join(old, how="outer", lsuffix="_new", rsuffix="_old")
+        old = pd.DataFrame({"k": old_keys, "fid": old_fids, "h": old_hashes})
+        new = pd.DataFrame({"k": new_keys, "pos": np.arange(len(new_hashes)), "h": new_hashes})
+        joined = new.merge(old, on="k", how="outer", suffixes=("_new", "_old"))
         only_new = joined["fid"].isna()
         only_old = joined["pos"].isna()
         both = ~only_new & ~only_old

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Index
+from sqlalchemy import Connection, text
 
 from tangguh.bank import _schema as S
 
@@ -27,7 +27,7 @@ def _v1_core(conn: Connection) -> None:
 def _v2_sources(conn: Connection) -> None:
     """Registry of fetched sources, and an index on station kind."""
     S.metadata.create_all(conn, tables=[S.tg_source])
-    Index("ix_tg_station_kind", S.tg_station.c.kind).create(conn, checkfirst=True)
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tg_station_kind ON tg_station (kind)"))
 
 
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [

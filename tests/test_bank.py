@@ -1,0 +1,273 @@
+"""The bank contract, run against both backends (GeoPackage and PostGIS)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from tangguh.bank import Bank, LayerMeta, open_bank
+from tangguh.errors import BankVersionError, InputError, NotFoundError
+
+
+def _frame(n: int = 5, *, offset: float = 0.0) -> gpd.GeoDataFrame:
+    xs = 106.8 + np.arange(n) * 0.01 + offset
+    return gpd.GeoDataFrame(
+        {
+            "code": [f"K{i:03d}" for i in range(n)],
+            "name": [f"Unit {i}" for i in range(n)],
+            "population": np.arange(n, dtype=np.int64) * 1000,
+            "share": np.linspace(0, 1, n),
+            "floodprone": [i % 2 == 0 for i in range(n)],
+        },
+        geometry=shapely.box(xs, -6.2, xs + 0.005, -6.195),
+        crs="EPSG:4326",
+    )
+
+
+def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
+    frame = _frame()
+    frame["observed"] = pd.to_datetime(["2024-01-01T07:00+07:00"] * 5)
+    frame["tags"] = [{"rw": i} for i in range(5)]
+    frame.loc[2, "name"] = None
+    meta = LayerMeta(title_id="Batas RW", title_en="RW boundaries", theme="admin",
+                     licence="ODbL-1.0", keywords=["rw", "admin"])
+    version = bank.write_layer("rw", frame, meta, author="tester", message="first")
+    assert (version.version, version.added, version.changed, version.removed) == (1, 5, 0, 0)
+    back = bank.read_layer("rw")
+    assert list(back.columns) == [c for c in frame.columns if c != "geometry"] + ["geometry"]
+    assert back["population"].dtype == np.int64
+    assert back["floodprone"].tolist() == frame["floodprone"].tolist()
+    assert back["share"].tolist() == pytest.approx(frame["share"].tolist())
+    assert back["name"].isna().tolist() == [False, False, True, False, False]
+    assert back["observed"].iloc[0] == pd.Timestamp("2024-01-01T00:00Z")
+    assert back["tags"].iloc[3] == {"rw": 3}
+    assert shapely.equals(back.geometry.to_numpy(), frame.geometry.to_numpy()).all()
+    info = bank.layer("rw")
+    assert info.title_id == "Batas RW" and info.theme == "admin" and info.keywords == ["rw", "admin"]
+    assert info.feature_count == 5 and info.geometry_type == "POLYGON"
+    assert info.bbox is not None
+    assert info.bbox[0] == pytest.approx(106.8, abs=1e-4)
+    assert info.created is not None and info.created.tzinfo is not None
+
+
+def test_reprojects_to_wgs84(bank: Bank) -> None:
+    frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(700000, 9300000)],
+                             crs="EPSG:32748")
+    bank.write_layer("pts", frame)
+    back = bank.read_layer("pts")
+    expected = frame.to_crs(4326).geometry.iloc[0]
+    assert back.geometry.iloc[0].distance(expected) < 1e-9
+    assert 106 < back.geometry.iloc[0].x < 107
+
+
+def test_missing_crs_is_refused(bank: Bank) -> None:
+    frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(1, 1)])
+    with pytest.raises(InputError, match="no CRS"):
+        bank.write_layer("nocrs", frame)
+    assert bank.layers() == []
+
+
+def test_keyed_versions_count_changes_and_read_back(bank: Bank) -> None:
+    v1 = _frame(5)
+    bank.write_layer("units", v1, key="code")
+    v2 = v1.drop(index=[0]).copy()
+    v2.loc[1, "population"] = 99
+    v2 = pd.concat([v2, _frame(7).iloc[[5, 6]]])
+    info = bank.write_layer("units", gpd.GeoDataFrame(v2, crs=4326), author="op")
+    assert (info.version, info.added, info.changed, info.removed) == (2, 2, 1, 1)
+    assert info.feature_count == 6
+    old = bank.read_layer("units", version=1)
+    assert sorted(old["code"]) == sorted(v1["code"])
+    assert old.set_index("code").loc["K001", "population"] == 1000
+    new = bank.read_layer("units")
+    assert new.set_index("code").loc["K001", "population"] == 99
+    hist = bank.history("units")
+    assert [h.version for h in hist] == [2, 1]
+    assert hist[0].author == "op"
+
+
+def test_twelve_versions_all_readable(bank: Bank) -> None:
+    frames = []
+    for v in range(12):
+        frame = _frame(3 + v % 4)
+        frame["population"] = frame["population"] + v
+        frames.append(frame)
+        bank.write_layer("series", frame, key="code")
+    assert len(bank.history("series")) == 12
+    for v, frame in enumerate(frames, start=1):
+        back = bank.read_layer("series", version=v).sort_values("code")
+        assert back["population"].tolist() == frame["population"].tolist()
+    with pytest.raises(NotFoundError):
+        bank.read_layer("series", version=13)
+
+
+def test_unkeyed_diff_matches_by_content(bank: Bank) -> None:
+    bank.write_layer("plain", _frame(4))
+    changed = _frame(4)
+    changed.loc[3, "name"] = "renamed"
+    info = bank.write_layer("plain", changed)
+    assert (info.added, info.changed, info.removed) == (1, 0, 1)
+    same = bank.write_layer("plain", changed)
+    assert (same.added, same.changed, same.removed) == (0, 0, 0)
+
+
+def test_append_and_schema_change(bank: Bank) -> None:
+    bank.write_layer("grow", _frame(2))
+    info = bank.write_layer("grow", _frame(2, offset=1.0), mode="append")
+    assert info.added == 2 and info.feature_count == 4
+    nxt = _frame(2).drop(columns=["share"])
+    nxt["kind"] = "new"
+    bank.write_layer("grow", nxt)
+    current = bank.read_layer("grow")
+    assert "share" not in current.columns and set(current["kind"]) == {"new"}
+    first = bank.read_layer("grow", version=1)
+    assert "share" in first.columns and len(first) == 2
+
+
+def test_type_change_is_refused(bank: Bank) -> None:
+    bank.write_layer("typed", _frame(2))
+    bad = _frame(2)
+    bad["population"] = ["many", "few"]
+    with pytest.raises(InputError, match="population"):
+        bank.write_layer("typed", bad)
+    assert bank.layer("typed").current_version == 1
+
+
+def test_filters(bank: Bank) -> None:
+    bank.write_layer("f", _frame(10))
+    inside = bank.read_layer("f", bbox=(106.795, -6.21, 106.822, -6.19))
+    assert sorted(inside["code"]) == ["K000", "K001", "K002"]
+    only = bank.read_layer("f", where={"floodprone": True}, columns=["code"])
+    assert list(only.columns) == ["code", "geometry"] and len(only) == 5
+    with pytest.raises(InputError, match="no column"):
+        bank.read_layer("f", where={"nope": 1})
+
+
+def test_failed_write_leaves_bank_unchanged(bank: Bank) -> None:
+    bank.write_layer("keep", _frame(3))
+    bad = _frame(3)
+    bad["payload"] = [{"ok": 1}, {"bad": {1, 2}}, None]  # a set cannot be stored as JSON
+    with pytest.raises(InputError, match="row 1, field payload"):
+        bank.write_layer("broken", bad)
+    with pytest.raises(InputError):
+        bank.write_layer("keep", bad)
+    assert [i.id for i in bank.layers()] == ["keep"]
+    assert bank.layer("keep").current_version == 1
+    assert len(bank.read_layer("keep")) == 3
+    assert "payload" not in bank.read_layer("keep").columns
+
+
+def test_transaction_groups_writes(bank: Bank) -> None:
+    with pytest.raises(InputError), bank.transaction():
+        bank.write_layer("a", _frame(2))
+        bank.write_layer("b", gpd.GeoDataFrame({"x": [1]}, geometry=[shapely.Point(0, 0)]))
+    assert bank.layers() == []
+
+
+def test_readers_see_old_or_new_never_half(bank_url: str) -> None:
+    writer = open_bank(bank_url)
+    reader = open_bank(bank_url)
+    try:
+        writer.write_layer("live", _frame(3), key="code")
+        with writer.transaction():
+            writer.write_layer("live", _frame(6), key="code")
+            assert len(reader.read_layer("live")) == 3
+            assert reader.layer("live").current_version == 1
+        assert len(reader.read_layer("live")) == 6
+    finally:
+        writer.close()
+        reader.close()
+
+
+def test_invalid_layer_id_and_not_found(bank: Bank) -> None:
+    with pytest.raises(InputError, match="invalid layer id"):
+        bank.write_layer("Bad-Name", _frame(1))
+    bank.write_layer("roads", _frame(1))
+    with pytest.raises(NotFoundError, match="roads"):
+        bank.layer("raods")
+    bank.delete_layer("roads")
+    assert bank.layers() == []
+
+
+def test_stations_and_observation_ranges(bank: Bank) -> None:
+    stations = pd.DataFrame({
+        "station_id": ["katulampa", "manggarai"], "name": ["Bendung Katulampa", "PA Manggarai"],
+        "kind": ["river_gauge", "river_gauge"], "lon": [106.837, 106.849],
+        "lat": [-6.633, -6.208], "river": ["Ciliwung", "Ciliwung"],
+        "siaga3": [80, 750],
+    })
+    assert bank.write_stations(stations) == 2
+    got = bank.stations(kind="river_gauge")
+    assert list(got["station_id"]) == ["katulampa", "manggarai"]
+    assert got.set_index("station_id").loc["manggarai", "attributes"]["siaga3"] == 750
+    t = pd.date_range("2024-02-01", periods=48, freq="h", tz="Asia/Jakarta")
+    obs = pd.DataFrame({"station_id": "manggarai", "parameter": "water_level", "t": t,
+                        "value": np.arange(48.0), "unit": "cm"})
+    assert bank.write_observations(obs) == 48
+    sel = bank.observations("manggarai", start=datetime(2024, 2, 1, 5, tzinfo=UTC),
+                            end=datetime(2024, 2, 1, 8, tzinfo=UTC))
+    # 2024-02-01T00:00+07:00 = 2024-01-31T17:00Z, so 05:00Z is the 12th reading.
+    assert sel["value"].tolist() == [12.0, 13.0, 14.0]
+    assert str(sel["t"].dt.tz) == "UTC"
+    obs2 = obs.iloc[[12]].assign(value=500.0, quality="suspect")
+    bank.write_observations(obs2)
+    again = bank.observations("manggarai", start=t[12], end=t[13])
+    assert again["value"].tolist() == [500.0] and again["quality"].tolist() == ["suspect"]
+    with pytest.raises(InputError, match="time zone"):
+        bank.write_observations(obs.assign(t=t.tz_localize(None)))
+    with pytest.raises(InputError, match="unknown stations"):
+        bank.write_observations(obs.assign(station_id="depok"))
+
+
+def test_admin_attributes(bank: Bank) -> None:
+    rows = pd.DataFrame({"unit_id": ["kelurahan:1", "kelurahan:2"], "attribute": "population",
+                         "value": [10.0, 20.0], "year": 2024, "source": "test"})
+    bank.write_admin_attributes(rows)
+    bank.write_admin_attributes(rows.assign(value=[11.0, 21.0]))
+    got = bank.admin_attributes("population")
+    assert got["value"].tolist() == [11.0, 21.0]
+
+
+def test_register_rasters(bank: Bank, tmp_path: Path) -> None:
+    asc = tmp_path / "depth.asc"
+    asc.write_text("ncols 4\nnrows 3\nxllcorner 106.8\nyllcorner -6.2\ncellsize 0.01\n"
+                   "NODATA_value -9999\n0 1 2 3\n4 5 6 7\n8 9 10 -9999\n")
+    with pytest.raises(Exception, match="no CRS"):
+        bank.register_raster("depth", asc)
+    assert bank.layers() == []
+    asc.with_suffix(".prj").write_text(
+        'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]')
+    info = bank.register_raster("depth", asc, LayerMeta(theme="hazard", title_en="Depth"))
+    assert info.kind == "raster" and info.theme == "hazard"
+    assert info.bbox == pytest.approx((106.8, -6.2, 106.84, -6.17))
+    import rasterio
+
+    with rasterio.open(bank.raster_path("depth")) as src:
+        assert src.read(1)[2, 3] == -9999 and src.read(1)[0, 1] == 1
+    bank.delete_layer("depth")
+    assert not bank.raster_path.__self__.raster_dir().joinpath("depth.tif").exists()  # type: ignore[attr-defined]
+
+
+def test_old_schema_needs_upgrade(bank_url: str) -> None:
+    bank = open_bank(bank_url)
+    bank.write_layer("kept", _frame(2))
+    from sqlalchemy import text
+
+    with bank._tx() as conn:  # type: ignore[attr-defined]
+        conn.execute(text("DROP TABLE tg_source"))
+        conn.execute(text("UPDATE tg_meta SET value = '1' WHERE key = 'schema_version'"))
+    bank.close()
+    old = open_bank(bank_url)
+    with pytest.raises(BankVersionError, match="db upgrade"):
+        old.layers()
+    assert old.upgrade() == [2]
+    assert old.schema_version() == 2
+    assert len(old.read_layer("kept")) == 2
+    old.close()
