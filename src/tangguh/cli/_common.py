@@ -1,0 +1,123 @@
+"""What every CLI command shares: bank option, output (Rich or JSON), error handling, i18n."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tangguh.bank import Bank, open_bank, resolve_bank_url
+from tangguh.errors import TangguhError, exit_code_for
+
+__all__ = [
+    "BankOption",
+    "JsonOption",
+    "console",
+    "emit_json",
+    "err_console",
+    "handle_errors",
+    "msg",
+    "progress_bar",
+    "use_bank",
+]
+
+console = Console()
+err_console = Console(stderr=True)
+
+BankOption = typer.Option(
+    None, "--bank", "-b", envvar="TANGGUH_BANK",
+    help="Bank: a .gpkg path or postgresql://… URL (default tangguh.gpkg) / "
+    "Bank data: berkas .gpkg atau URL postgresql://…",
+)
+JsonOption = typer.Option(False, "--json", help="Print JSON for scripts / Cetak JSON untuk skrip")
+
+#: Messages in Bahasa Indonesia and English; the language comes from TANGGUH_LANG
+#: (``id`` or ``en``), else from LANG, else English.
+MESSAGES: dict[str, dict[str, str]] = {
+    "error": {"id": "Galat", "en": "Error"},
+    "where": {"id": "di", "en": "where"},
+    "todo": {"id": "yang perlu dilakukan", "en": "what to do"},
+    "layers": {"id": "Lapisan di bank data", "en": "Layers in the data bank"},
+    "history": {"id": "Riwayat versi lapisan", "en": "Version history of layer"},
+    "imported": {"id": "Diimpor", "en": "Imported"},
+    "exported": {"id": "Diekspor", "en": "Exported"},
+    "features": {"id": "fitur", "en": "features"},
+    "issues": {"id": "Catatan impor", "en": "Import notes"},
+    "upgraded": {"id": "Skema diperbarui ke versi", "en": "Schema upgraded to version"},
+    "uptodate": {"id": "Skema sudah terbaru, versi", "en": "Schema already current, version"},
+    "demo_built": {"id": "Kota demo dibuat", "en": "Demo city built"},
+    "fetched": {"id": "Diunduh", "en": "Fetched"},
+    "cached": {"id": "Dari cache", "en": "From cache"},
+    "unmatched": {"id": "Tidak cocok", "en": "Unmatched"},
+    "matched": {"id": "Cocok", "en": "Matched"},
+    "deleted": {"id": "Dihapus", "en": "Deleted"},
+}
+
+
+def language() -> str:
+    lang = os.environ.get("TANGGUH_LANG") or os.environ.get("LANG", "en")
+    return "id" if lang.lower().startswith("id") else "en"
+
+
+def msg(key: str) -> str:
+    """A message in the user's language, followed by the other one: 'Lapisan / Layers'."""
+    pair = MESSAGES[key]
+    first = language()
+    second = "en" if first == "id" else "id"
+    return f"{pair[first]} / {pair[second]}"
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def handle_errors(func: F) -> F:
+    """Turn Tangguh errors into a clear message on stderr and the documented exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except TangguhError as exc:
+            err_console.print(f"[bold red]{msg('error')}:[/] {exc.message}")
+            if exc.where:
+                err_console.print(f"  {msg('where')}: {exc.where}")
+            if exc.hint:
+                err_console.print(f"  {msg('todo')}: {exc.hint}")
+            raise typer.Exit(exit_code_for(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def use_bank(url: str | None, *, create: bool = False) -> Iterator[Bank]:
+    bank = open_bank(resolve_bank_url(url), create=create)
+    try:
+        yield bank
+    finally:
+        bank.close()
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
+    """A Rich progress bar on stderr; yields ``advance(n=1, description=None)``."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
+            "{task.completed}/{task.total}"), TimeElapsedColumn(), console=err_console,
+            transient=True, disable=not err_console.is_terminal) as progress:
+        task = progress.add_task(description, total=total)
+
+        def advance(n: int = 1, description: str | None = None) -> None:
+            progress.update(task, advance=n, description=description or progress.tasks[0].description)
+
+        yield advance
