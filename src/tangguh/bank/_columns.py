@@ -75,20 +75,28 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
         return [None if pd.isna(v) else v.to_pydatetime() for v in values]
     if kind == "date":
         return [None if pd.isna(v) else str(v)[:10] for v in series]
-    if kind == "str":
-        return [None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v) for v in series]
     mask = series.isna().to_numpy()
-    values = series.to_numpy(dtype=object)
-    if kind == "bool":
-        values = np.array([bool(v) for v in values], dtype=object) if len(values) else values
-    elif kind == "int":
-        values = np.array([int(v) if not m else None for v, m in zip(values, mask, strict=True)],
-                          dtype=object)
-    elif kind == "float":
-        values = np.array([float(v) if not m else None for v, m in zip(values, mask, strict=True)],
-                          dtype=object)
-    values[mask] = None
-    return values.tolist()
+    if kind == "str":
+        values = series.to_numpy(dtype=object)
+        if mask.any():
+            values = values.copy()
+            values[mask] = None
+        if len(values) and not all(isinstance(v, str) for v in values[~mask][:1000]):
+            return [None if m else str(v) for v, m in zip(values, mask, strict=True)]
+        return values.tolist()
+    if kind == "int":
+        if not mask.any():
+            return series.to_numpy(dtype=np.int64).tolist()
+        return [None if m else int(v) for v, m in zip(series.to_numpy(object), mask, strict=True)]
+    if kind == "float":
+        floats = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        out_f: list[Any] = floats.tolist()
+        if mask.any():
+            for i in np.flatnonzero(mask):
+                out_f[i] = None
+        return out_f
+    # bool
+    return [None if m else bool(v) for v, m in zip(series.to_numpy(object), mask, strict=True)]
 
 
 def restore_dtypes(frame: pd.DataFrame, kinds: list[tuple[str, str]]) -> pd.DataFrame:

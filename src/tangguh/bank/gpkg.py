@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 
 from tangguh.bank import _gpkgblob
 from tangguh.bank._columns import KINDS, to_db_values
+from tangguh.bank._rtree import bulk_load
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
 
@@ -211,8 +212,7 @@ class GpkgBank(SqlBank):
                                kinds: list[tuple[str, str]], geometry_type: str) -> None:
         raw = self._raw(conn)
         cols = "".join(f", {_q(n)} {KINDS[k][0]}" for n, k in kinds)
-        raw.execute(f'CREATE TABLE {_q(layer_id)} ("fid" INTEGER PRIMARY KEY AUTOINCREMENT '
-                    f'NOT NULL, "geom" {geometry_type}{cols}, "tg_version" INTEGER NOT NULL)')
+        raw.execute(f'CREATE TABLE {_q(layer_id)} ("fid" INTEGER PRIMARY KEY NOT NULL, "geom" {geometry_type}{cols}, "tg_version" INTEGER NOT NULL)')
         raw.execute(f'CREATE TABLE {_q(layer_id + "__history")} ("fid" INTEGER NOT NULL, '
                     f'"geom" BLOB{cols}, "tg_version" INTEGER NOT NULL, "tg_vto" INTEGER NOT NULL)')
         raw.execute(f'CREATE INDEX {_q(layer_id + "__history_v")} ON '
@@ -255,8 +255,7 @@ class GpkgBank(SqlBank):
         if fids is None:
             start = raw.execute(
                 "SELECT max(m) FROM (SELECT max(fid) AS m FROM " + _q(layer_id) +
-                " UNION ALL SELECT max(fid) FROM " + _q(layer_id + "__history") +
-                " UNION ALL SELECT seq FROM sqlite_sequence WHERE name = ?)", (layer_id,)
+                " UNION ALL SELECT max(fid) FROM " + _q(layer_id + "__history") + ")"
             ).fetchone()[0] or 0
             fid_list = list(range(int(start) + 1, int(start) + 1 + n))
         else:
@@ -271,10 +270,15 @@ class GpkgBank(SqlBank):
                         zip(fid_list, blobs, *columns, [version] * n, strict=True))
         ok = ~np.isnan(bounds[:, 0])
         fid_arr = np.asarray(fid_list, dtype=np.int64)
-        raw.executemany(
-            f'INSERT INTO {_q(f"rtree_{layer_id}_geom")} VALUES (?, ?, ?, ?, ?)',
-            zip(fid_arr[ok].tolist(), bounds[ok, 0].tolist(), bounds[ok, 2].tolist(),
-                bounds[ok, 1].tolist(), bounds[ok, 3].tolist(), strict=True))
+        rtree = f"rtree_{layer_id}_geom"
+        empty = raw.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_q(rtree)})").fetchone()[0]
+        if empty and ok.sum() > 1000:
+            bulk_load(raw, rtree, fid_arr[ok], bounds[ok])
+        else:
+            raw.executemany(
+                f"INSERT INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
+                zip(fid_arr[ok].tolist(), bounds[ok, 0].tolist(), bounds[ok, 2].tolist(),
+                    bounds[ok, 1].tolist(), bounds[ok, 3].tolist(), strict=True))
         raw.execute(self._triggers(layer_id)[0])
 
     def _stage_fids(self, raw: sqlite3.Connection, fids: np.ndarray[Any, Any]) -> None:
