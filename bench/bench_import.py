@@ -21,7 +21,7 @@ import pyogrio
 import shapely
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _util import best_of  # noqa: E402
+from _util import best_of
 
 
 def make_source(path: Path, n: int, seed: int = 1) -> None:
@@ -45,9 +45,15 @@ def make_source(path: Path, n: int, seed: int = 1) -> None:
 
 def baseline(src: Path, out: Path) -> int:
     meta, table = pyogrio.read_arrow(src)
-    pyogrio.write_arrow(table, out, layer="buildings", driver="GPKG",
-                        geometry_name=meta["geometry_name"] or "geom",
-                        geometry_type=meta["geometry_type"], crs=meta["crs"])
+    pyogrio.write_arrow(
+        table,
+        out,
+        layer="buildings",
+        driver="GPKG",
+        geometry_name=meta["geometry_name"] or "geom",
+        geometry_type=meta["geometry_type"],
+        crs=meta["crs"],
+    )
     return int(table.num_rows)
 
 
@@ -80,8 +86,14 @@ def main() -> None:
         base_mem = min(r[0][1] for r in runs)
         ours_mem = min(r[1][1] for r in runs)
         print(f"polygons: {args.n:,}")
-        print(f"baseline pyogrio read_arrow + write_arrow GPKG: {base_t:.2f} s, peak {base_mem:.0f} MiB")
-        print(f"tangguh import (read_vector + write_layer):     {ours_t:.2f} s, peak {ours_mem:.0f} MiB")
+        print(
+            f"baseline pyogrio read_arrow + write_arrow GPKG: {base_t:.2f} s, "
+            f"peak {base_mem:.0f} MiB"
+        )
+        print(
+            f"tangguh import (read_vector + write_layer):     {ours_t:.2f} s, "
+            f"peak {ours_mem:.0f} MiB"
+        )
         print(f"ratio tangguh/baseline: {ours_t / base_t:.2f}x (target <= 1.5x)")
 
 

@@ -55,10 +55,18 @@ def main() -> None:
     ours = time.perf_counter() - start
 
     inside = found["rw"].notna().sum()
-    print(f"units: {label}, {len(rw):,} RW; points: {args.n:,} ({inside:,} inside an RW; "
-          f"baseline pairs {pairs.shape[1]:,})")
-    print(f"baseline shapely STRtree.query (RW only):   {base:6.2f} s  {args.n / base:12,.0f} points/s")
-    print(f"tangguh lookup_points (all 5 levels):       {ours:6.2f} s  {args.n / ours:12,.0f} points/s")
+    print(
+        f"units: {label}, {len(rw):,} RW; points: {args.n:,} ({inside:,} inside an RW; "
+        f"baseline pairs {pairs.shape[1]:,})"
+    )
+    print(
+        f"baseline shapely STRtree.query (RW only):   {base:6.2f} s  "
+        f"{args.n / base:12,.0f} points/s"
+    )
+    print(
+        f"tangguh lookup_points (all 5 levels):       {ours:6.2f} s  "
+        f"{args.n / ours:12,.0f} points/s"
+    )
     print(f"ratio tangguh/baseline: {ours / base:.2f}x")
 
 

@@ -24,12 +24,12 @@ def _pg_available() -> str | None:
 
         with psycopg.connect(PG_URL.split("?")[0], connect_timeout=3, autocommit=True) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
-    except Exception as exc:  # noqa: BLE001 - any failure means: no PostGIS here
+    except Exception as exc:
         return f"PostgreSQL+PostGIS not reachable at {PG_URL}: {exc}"
     return None
 
 
-_PG_REASON: str | None | bool = False
+_PG_REASON: str | bool | None = False
 
 
 def pg_reason() -> str | None:

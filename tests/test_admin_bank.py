@@ -16,8 +16,13 @@ from tangguh.bank import Bank
 @pytest.fixture
 def jakarta(bank: Bank, shared: Path) -> Bank:
     result = import_jakarta(bank, shared / "jakarta")
-    assert result.counts == {"province": 1, "kota": 5, "kecamatan": 42, "kelurahan": 261,
-                             "rw": 2685}
+    assert result.counts == {
+        "province": 1,
+        "kota": 5,
+        "kecamatan": 42,
+        "kelurahan": 261,
+        "rw": 2685,
+    }
     assert len(result.population.matched) == 261
     assert len(result.population.unmatched_rows) == 6  # Kepulauan Seribu: no polygons
     return bank
@@ -34,8 +39,9 @@ def test_real_jakarta_rolls_up_from_rw_to_kota(jakarta: Bank) -> None:
     kec_parent = units.set_index("unit_id")["parent_id"]
     kel_kota = kel["parent_id"].map(kec_parent)
     expected = kel.groupby(kel_kota)["population"].sum()
-    pd.testing.assert_series_equal(kota_pop.sort_index(), expected.astype(float).sort_index(),
-                                   check_names=False)
+    pd.testing.assert_series_equal(
+        kota_pop.sort_index(), expected.astype(float).sort_index(), check_names=False
+    )
     province = rollup_attribute(jakarta, "population", to_level="province")
     assert province.iloc[0] == expected.sum()
     stored_kota = units[units["level"] == "kota"].set_index("unit_id")["population"]

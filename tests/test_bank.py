@@ -35,8 +35,13 @@ def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
     frame["observed"] = pd.to_datetime(["2024-01-01T07:00+07:00"] * 5)
     frame["tags"] = [{"rw": i} for i in range(5)]
     frame.loc[2, "name"] = None
-    meta = LayerMeta(title_id="Batas RW", title_en="RW boundaries", theme="admin",
-                     licence="ODbL-1.0", keywords=["rw", "admin"])
+    meta = LayerMeta(
+        title_id="Batas RW",
+        title_en="RW boundaries",
+        theme="admin",
+        licence="ODbL-1.0",
+        keywords=["rw", "admin"],
+    )
     version = bank.write_layer("rw", frame, meta, author="tester", message="first")
     assert (version.version, version.added, version.changed, version.removed) == (1, 5, 0, 0)
     back = bank.read_layer("rw")
@@ -49,7 +54,9 @@ def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
     assert back["tags"].iloc[3] == {"rw": 3}
     assert shapely.equals(back.geometry.to_numpy(), frame.geometry.to_numpy()).all()
     info = bank.layer("rw")
-    assert info.title_id == "Batas RW" and info.theme == "admin" and info.keywords == ["rw", "admin"]
+    assert (
+        info.title_id == "Batas RW" and info.theme == "admin" and info.keywords == ["rw", "admin"]
+    )
     assert info.feature_count == 5 and info.geometry_type == "POLYGON"
     assert info.bbox is not None
     assert info.bbox[0] == pytest.approx(106.8, abs=1e-4)
@@ -57,8 +64,9 @@ def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
 
 
 def test_reprojects_to_wgs84(bank: Bank) -> None:
-    frame = gpd.GeoDataFrame({"id": [1]}, geometry=[shapely.Point(700000, 9300000)],
-                             crs="EPSG:32748")
+    frame = gpd.GeoDataFrame(
+        {"id": [1]}, geometry=[shapely.Point(700000, 9300000)], crs="EPSG:32748"
+    )
     bank.write_layer("pts", frame)
     back = bank.read_layer("pts")
     expected = frame.to_crs(4326).geometry.iloc[0]
@@ -196,22 +204,37 @@ def test_invalid_layer_id_and_not_found(bank: Bank) -> None:
 
 
 def test_stations_and_observation_ranges(bank: Bank) -> None:
-    stations = pd.DataFrame({
-        "station_id": ["katulampa", "manggarai"], "name": ["Bendung Katulampa", "PA Manggarai"],
-        "kind": ["river_gauge", "river_gauge"], "lon": [106.837, 106.849],
-        "lat": [-6.633, -6.208], "river": ["Ciliwung", "Ciliwung"],
-        "siaga3": [80, 750],
-    })
+    stations = pd.DataFrame(
+        {
+            "station_id": ["katulampa", "manggarai"],
+            "name": ["Bendung Katulampa", "PA Manggarai"],
+            "kind": ["river_gauge", "river_gauge"],
+            "lon": [106.837, 106.849],
+            "lat": [-6.633, -6.208],
+            "river": ["Ciliwung", "Ciliwung"],
+            "siaga3": [80, 750],
+        }
+    )
     assert bank.write_stations(stations) == 2
     got = bank.stations(kind="river_gauge")
     assert list(got["station_id"]) == ["katulampa", "manggarai"]
     assert got.set_index("station_id").loc["manggarai", "attributes"]["siaga3"] == 750
     t = pd.date_range("2024-02-01", periods=48, freq="h", tz="Asia/Jakarta")
-    obs = pd.DataFrame({"station_id": "manggarai", "parameter": "water_level", "t": t,
-                        "value": np.arange(48.0), "unit": "cm"})
+    obs = pd.DataFrame(
+        {
+            "station_id": "manggarai",
+            "parameter": "water_level",
+            "t": t,
+            "value": np.arange(48.0),
+            "unit": "cm",
+        }
+    )
     assert bank.write_observations(obs) == 48
-    sel = bank.observations("manggarai", start=datetime(2024, 2, 1, 5, tzinfo=UTC),
-                            end=datetime(2024, 2, 1, 8, tzinfo=UTC))
+    sel = bank.observations(
+        "manggarai",
+        start=datetime(2024, 2, 1, 5, tzinfo=UTC),
+        end=datetime(2024, 2, 1, 8, tzinfo=UTC),
+    )
     # 2024-02-01T00:00+07:00 = 2024-01-31T17:00Z, so 05:00Z is the 12th reading.
     assert sel["value"].tolist() == [12.0, 13.0, 14.0]
     assert str(sel["t"].dt.tz) == "UTC"
@@ -226,8 +249,15 @@ def test_stations_and_observation_ranges(bank: Bank) -> None:
 
 
 def test_admin_attributes(bank: Bank) -> None:
-    rows = pd.DataFrame({"unit_id": ["kelurahan:1", "kelurahan:2"], "attribute": "population",
-                         "value": [10.0, 20.0], "year": 2024, "source": "test"})
+    rows = pd.DataFrame(
+        {
+            "unit_id": ["kelurahan:1", "kelurahan:2"],
+            "attribute": "population",
+            "value": [10.0, 20.0],
+            "year": 2024,
+            "source": "test",
+        }
+    )
     bank.write_admin_attributes(rows)
     bank.write_admin_attributes(rows.assign(value=[11.0, 21.0]))
     got = bank.admin_attributes("population")
@@ -236,14 +266,17 @@ def test_admin_attributes(bank: Bank) -> None:
 
 def test_register_rasters(bank: Bank, tmp_path: Path) -> None:
     asc = tmp_path / "depth.asc"
-    asc.write_text("ncols 4\nnrows 3\nxllcorner 106.8\nyllcorner -6.2\ncellsize 0.01\n"
-                   "NODATA_value -9999\n0 1 2 3\n4 5 6 7\n8 9 10 -9999\n")
+    asc.write_text(
+        "ncols 4\nnrows 3\nxllcorner 106.8\nyllcorner -6.2\ncellsize 0.01\n"
+        "NODATA_value -9999\n0 1 2 3\n4 5 6 7\n8 9 10 -9999\n"
+    )
     with pytest.raises(Exception, match="no CRS"):
         bank.register_raster("depth", asc)
     assert bank.layers() == []
     asc.with_suffix(".prj").write_text(
         'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563]],'
-        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]')
+        'PRIMEM["Greenwich",0],UNIT["degree",0.0174532925199433]]'
+    )
     info = bank.register_raster("depth", asc, LayerMeta(theme="hazard", title_en="Depth"))
     assert info.kind == "raster" and info.theme == "hazard"
     assert info.bbox == pytest.approx((106.8, -6.2, 106.84, -6.17))

@@ -28,9 +28,13 @@ def run(*args: str, code: int = 0) -> str:
 def table_state(path: Path) -> list[tuple[str, int]]:
     """Every table of a GeoPackage with its row count: 'the bank exactly as it was'."""
     con = sqlite3.connect(path)
-    names = [r[0] for r in con.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'rtree_%' "
-        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    names = [
+        r[0]
+        for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'rtree_%' "
+            "AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        )
+    ]
     state = [(n, con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0]) for n in names]
     con.close()
     return state
@@ -39,17 +43,45 @@ def table_state(path: Path) -> list[tuple[str, int]]:
 def test_import_export_history_and_gdal_agrees(tmp_path: Path, shared: Path) -> None:
     bank = tmp_path / "b.gpkg"
     hospitals = shared / "jakarta/facilities-petadasar/rumah-sakit.geojson"
-    out = json.loads(run("import", hospitals, "--layer", "hospitals", "--bank", bank,
-                         "--theme", "facilities", "--title-id", "Rumah sakit",
-                         "--title-en", "Hospitals", "--licence", "unknown", "--json"))
+    out = json.loads(
+        run(
+            "import",
+            hospitals,
+            "--layer",
+            "hospitals",
+            "--bank",
+            bank,
+            "--theme",
+            "facilities",
+            "--title-id",
+            "Rumah sakit",
+            "--title-en",
+            "Hospitals",
+            "--licence",
+            "unknown",
+            "--json",
+        )
+    )
     assert out["version"]["added"] == 191
-    run("import", shared / "jakarta/admin-inasafe-2012/shapefile/kecamatan_jakarta.shp",
-        "--layer", "kecamatan", "--bank", bank, "--theme", "admin")
+    run(
+        "import",
+        shared / "jakarta/admin-inasafe-2012/shapefile/kecamatan_jakarta.shp",
+        "--layer",
+        "kecamatan",
+        "--bank",
+        bank,
+        "--theme",
+        "admin",
+    )
     layers = json.loads(run("layers", "--bank", bank, "--json"))
-    assert {(x["id"], x["feature_count"]) for x in layers} == {("hospitals", 191),
-                                                              ("kecamatan", 42)}
-    gdal = {name: pyogrio.read_info(bank, layer=name)["features"]
-            for name, _ in pyogrio.list_layers(bank)}
+    assert {(x["id"], x["feature_count"]) for x in layers} == {
+        ("hospitals", 191),
+        ("kecamatan", 42),
+    }
+    gdal = {
+        name: pyogrio.read_info(bank, layer=name)["features"]
+        for name, _ in pyogrio.list_layers(bank)
+    }
     assert gdal == {x["id"]: x["feature_count"] for x in layers}
     shown = json.loads(run("layer", "show", "hospitals", "--bank", bank, "--json"))
     assert shown["title_id"] == "Rumah sakit" and shown["theme"] == "facilities"
@@ -60,8 +92,9 @@ def test_import_export_history_and_gdal_agrees(tmp_path: Path, shared: Path) -> 
     assert [(h["version"], h["added"], h["removed"]) for h in history] == [(2, 0, 0), (1, 191, 0)]
 
     target = tmp_path / "subset.geojson"
-    run("export", "hospitals", "--bank", bank, "--to", target,
-        "--bbox", "106.80,-6.25,106.90,-6.15")
+    run(
+        "export", "hospitals", "--bank", bank, "--to", target, "--bbox", "106.80,-6.25,106.90,-6.15"
+    )
     subset = pyogrio.read_dataframe(target)
     assert 0 < len(subset) < 191
     assert subset.geometry.x.between(106.80, 106.90).all()
@@ -91,10 +124,30 @@ def test_bad_inputs_leave_the_bank_unchanged(tmp_path: Path) -> None:
     empty = tmp_path / "empty.geojson"
     empty.write_text('{"type": "FeatureCollection", "features": []}')
     mixed = tmp_path / "mixed.geojson"
-    mixed.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [106.8, -6.2]}},
-        {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
-            [[106.8, -6.2], [106.9, -6.2], [106.9, -6.1], [106.8, -6.2]]]}}]}))
+    mixed.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {"type": "Point", "coordinates": [106.8, -6.2]},
+                    },
+                    {
+                        "type": "Feature",
+                        "properties": {},
+                        "geometry": {
+                            "type": "Polygon",
+                            "coordinates": [
+                                [[106.8, -6.2], [106.9, -6.2], [106.9, -6.1], [106.8, -6.2]]
+                            ],
+                        },
+                    },
+                ],
+            }
+        )
+    )
     wrong_crs = tmp_path / "utm.csv"
     wrong_crs.write_text("name,lon,lat\nA,700000,9300000\n")
     cases = [
@@ -111,8 +164,10 @@ def test_bad_inputs_leave_the_bank_unchanged(tmp_path: Path) -> None:
         assert result.exit_code == 3, (path, result.output)
         assert expected.lower() in result.output.lower().replace("\n", ""), (path, result.output)
         assert table_state(bank) == before, path
-    result = runner.invoke(app, ["import", str(latin), "--layer", "points", "--bank", str(bank),
-                                 "--encoding", "latin-1"])
+    result = runner.invoke(
+        app,
+        ["import", str(latin), "--layer", "points", "--bank", str(bank), "--encoding", "latin-1"],
+    )
     assert result.exit_code == 0, result.output
 
 
@@ -131,29 +186,92 @@ def test_stations_and_observations_cli(tmp_path: Path, shared: Path) -> None:
     bank = tmp_path / "b.gpkg"
     gauges = shared / "jakarta/water-level-gauges"
     stations = tmp_path / "stations.csv"
-    stations.write_text("id,name,lon,lat\nkatulampa,Bendung Katulampa,106.837141,-6.633498\n"
-                        "depok,Pos Depok,106.831571,-6.400541\nmanggarai,PA Manggarai,106.8497,-6.2086\n")
-    run("stations", "import", stations, "--kind", "river_gauge", "--id-field", "id",
-        "--name-field", "name", "--bank", bank)
-    out = json.loads(run(
-        "obs", "import", gauges / "katulampa_depok_manggarai_hourly_2021-2025.csv",
-        "--time-column", "Tanggal", "--tz", "Asia/Jakarta",
-        "--column", "Katulampa (air)=katulampa", "--column", "Depok (air)=depok",
-        "--column", "Manggarai (air)=manggarai", "--bank", bank, "--json"))
+    stations.write_text(
+        "id,name,lon,lat\nkatulampa,Bendung Katulampa,106.837141,-6.633498\n"
+        "depok,Pos Depok,106.831571,-6.400541\nmanggarai,PA Manggarai,106.8497,-6.2086\n"
+    )
+    run(
+        "stations",
+        "import",
+        stations,
+        "--kind",
+        "river_gauge",
+        "--id-field",
+        "id",
+        "--name-field",
+        "name",
+        "--bank",
+        bank,
+    )
+    out = json.loads(
+        run(
+            "obs",
+            "import",
+            gauges / "katulampa_depok_manggarai_hourly_2021-2025.csv",
+            "--time-column",
+            "Tanggal",
+            "--tz",
+            "Asia/Jakarta",
+            "--column",
+            "Katulampa (air)=katulampa",
+            "--column",
+            "Depok (air)=depok",
+            "--column",
+            "Manggarai (air)=manggarai",
+            "--bank",
+            bank,
+            "--json",
+        )
+    )
     assert out["observations"] == 3 * 31_224
-    rows = json.loads(run("obs", "query", "manggarai", "--start", "2024-02-01",
-                          "--end", "2024-02-02", "--bank", bank, "--json"))
+    rows = json.loads(
+        run(
+            "obs",
+            "query",
+            "manggarai",
+            "--start",
+            "2024-02-01",
+            "--end",
+            "2024-02-02",
+            "--bank",
+            bank,
+            "--json",
+        )
+    )
     assert len(rows) == 24 and rows[0]["t"] == "2024-02-01T00:00:00+07:00"
-    run("obs", "import", gauges / "katulampa_depok_manggarai_hourly_2021-2025.csv",
-        "--time-column", "Tanggal", "--column", "Depok (air)=depok", "--bank", bank, code=3)
-    dsda = json.loads(run("stations", "import", gauges / "dsda_waduk_reservoirs.geojson",
-                          "--kind", "reservoir", "--id-field", "nama_waduk", "--prefix", "waduk:",
-                          "--bank", bank, "--json"))
+    run(
+        "obs",
+        "import",
+        gauges / "katulampa_depok_manggarai_hourly_2021-2025.csv",
+        "--time-column",
+        "Tanggal",
+        "--column",
+        "Depok (air)=depok",
+        "--bank",
+        bank,
+        code=3,
+    )
+    dsda = json.loads(
+        run(
+            "stations",
+            "import",
+            gauges / "dsda_waduk_reservoirs.geojson",
+            "--kind",
+            "reservoir",
+            "--id-field",
+            "nama_waduk",
+            "--prefix",
+            "waduk:",
+            "--bank",
+            bank,
+            "--json",
+        )
+    )
     assert len(dsda["null_island"]) == 4
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Keep the test output clean."""
 
 
@@ -161,8 +279,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
 def http_root(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     root = tmp_path / "www"
     root.mkdir()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler,
-                                                           directory=str(root)))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -182,13 +299,16 @@ def test_fetch_cli_against_a_local_server(tmp_path: Path, http_root: tuple[str, 
     registry.write_text(
         f'[sources.local-test]\nurl = "{base}/data.geojson"\nformat = "geojson"\n'
         f'licence = "CC0-1.0"\nattribution = "test"\ndescription = "a test file"\n'
-        f'sha256 = "{hashlib.sha256(payload).hexdigest()}"\n')
+        f'sha256 = "{hashlib.sha256(payload).hexdigest()}"\n'
+    )
     cache = tmp_path / "cache"
-    out = json.loads(run("fetch", "local-test", "--registry", registry, "--cache-dir", cache,
-                         "--json"))
+    out = json.loads(
+        run("fetch", "local-test", "--registry", registry, "--cache-dir", cache, "--json")
+    )
     assert out["bytes"] == len(payload) and not out["from_cache"]
-    again = json.loads(run("fetch", "local-test", "--registry", registry, "--cache-dir", cache,
-                           "--json"))
+    again = json.loads(
+        run("fetch", "local-test", "--registry", registry, "--cache-dir", cache, "--json")
+    )
     assert again["from_cache"]
     run("fetch", "local-tset", "--registry", registry, "--cache-dir", cache, code=4)
     listed = json.loads(run("sources", "--registry", registry, "--json"))

@@ -50,7 +50,7 @@ class InputError(TangguhError):
     """Bad user input: options, values, a file that cannot be used as given."""
 
 
-class ImportError_(InputError):  # noqa: N801 - avoid shadowing the builtin ImportError
+class ImportError_(InputError):
     """A file could not be imported; the bank was left unchanged."""
 
 
@@ -85,5 +85,5 @@ def exit_code_for(error: BaseException) -> int:
     """Return the CLI exit code for ``error`` (the most specific class wins)."""
     for cls in type(error).__mro__:
         if cls in EXIT_CODES:
-            return EXIT_CODES[cls]  # type: ignore[index]
+            return EXIT_CODES[cls]  # type: ignore[index,unused-ignore]
     return 1

@@ -43,7 +43,7 @@ def open_bank(url: str | os.PathLike[str] | None = None, *, create: bool = True)
 
         return PostgisBank(target, create=create)
     if target.startswith("gpkg://"):
-        target = target[len("gpkg://"):]
+        target = target[len("gpkg://") :]
     from tangguh.bank.gpkg import GpkgBank
 
     return GpkgBank(Path(target), create=create)

@@ -61,23 +61,25 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
             try:
                 out.append(None if v is None else json.dumps(v, ensure_ascii=False))
             except (TypeError, ValueError) as exc:
-                raise InputError(f"value cannot be stored as JSON: {exc}",
-                                 where=f"row {row}, field {series.name}",
-                                 hint="use lists, dicts, strings and numbers only") from exc
+                raise InputError(
+                    f"value cannot be stored as JSON: {exc}",
+                    where=f"row {row}, field {series.name}",
+                    hint="use lists, dicts, strings and numbers only",
+                ) from exc
         return out
     if kind == "datetime":
-        values = pd.to_datetime(series)
-        if values.dt.tz is None:
-            values = values.dt.tz_localize("UTC")
+        stamps = pd.to_datetime(series)
+        if stamps.dt.tz is None:
+            stamps = stamps.dt.tz_localize("UTC")
         if dialect == "sqlite":
-            out = values.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-            return [None if pd.isna(v) else v for v in out]
-        return [None if pd.isna(v) else v.to_pydatetime() for v in values]
+            text = stamps.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            return [None if pd.isna(v) else v for v in text]
+        return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
     if kind == "date":
         return [None if pd.isna(v) else str(v)[:10] for v in series]
     mask = series.isna().to_numpy()
     if kind == "str":
-        values = series.to_numpy(dtype=object)
+        values: np.ndarray[Any, Any] = series.to_numpy(dtype=object)
         if mask.any():
             values = values.copy()
             values[mask] = None
@@ -106,7 +108,7 @@ def restore_dtypes(frame: pd.DataFrame, kinds: list[tuple[str, str]]) -> pd.Data
             continue
         col = frame[name]
         if kind == "int":
-            frame[name] = pd.array(col, dtype="Int64") if col.isna().any() else col.astype("int64")
+            frame[name] = col.astype("Int64") if col.isna().any() else col.astype("int64")
         elif kind == "float":
             frame[name] = pd.to_numeric(col, errors="coerce").astype("float64")
         elif kind == "bool":

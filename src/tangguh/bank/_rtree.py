@@ -23,8 +23,9 @@ __all__ = ["bulk_load"]
 _CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
 
 
-def _round_out(lo: NDArray[np.float64], hi: NDArray[np.float64]
-               ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+def _round_out(
+    lo: NDArray[np.float64], hi: NDArray[np.float64]
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
     lo32 = lo.astype(np.float32)
     hi32 = hi.astype(np.float32)
     lo32 = np.where(lo32 > lo, np.nextafter(lo32, np.float32(-np.inf)), lo32)
@@ -46,8 +47,9 @@ def _str_order(boxes: NDArray[np.float32], cap: int) -> NDArray[np.intp]:
     return np.lexsort((cy, slice_of))
 
 
-def bulk_load(raw: sqlite3.Connection, name: str, ids: NDArray[np.int64],
-              bounds: NDArray[np.float64]) -> None:
+def bulk_load(
+    raw: sqlite3.Connection, name: str, ids: NDArray[np.int64], bounds: NDArray[np.float64]
+) -> None:
     """Fill the empty R*Tree ``name`` with ``ids`` and their (minx, miny, maxx, maxy)."""
     q = '"' + name.replace('"', '""')
     size = raw.execute(f'SELECT length(data) FROM {q}_node" WHERE nodeno = 1').fetchone()[0]
@@ -66,10 +68,14 @@ def bulk_load(raw: sqlite3.Connection, name: str, ids: NDArray[np.int64],
         if count == 1:
             break
         starts = np.arange(count) * cap
-        boxes = np.column_stack([
-            np.minimum.reduceat(boxes[:, 0], starts), np.maximum.reduceat(boxes[:, 1], starts),
-            np.minimum.reduceat(boxes[:, 2], starts), np.maximum.reduceat(boxes[:, 3], starts),
-        ]).astype(np.float32)
+        boxes = np.column_stack(
+            [
+                np.minimum.reduceat(boxes[:, 0], starts),
+                np.maximum.reduceat(boxes[:, 1], starts),
+                np.minimum.reduceat(boxes[:, 2], starts),
+                np.maximum.reduceat(boxes[:, 3], starts),
+            ]
+        ).astype(np.float32)
         entry_ids = np.arange(count, dtype=np.int64)  # node indices of the level below
 
     # Node numbers: the root is 1, then the levels from the top down.
@@ -93,8 +99,13 @@ def bulk_load(raw: sqlite3.Connection, name: str, ids: NDArray[np.int64],
         if level == 0:
             rowids = numbers[0][node_of_entry]
         else:
-            parents.extend(zip(numbers[level - 1][entries].tolist(),
-                               numbers[level][node_of_entry].tolist(), strict=True))
+            parents.extend(
+                zip(
+                    numbers[level - 1][entries].tolist(),
+                    numbers[level][node_of_entry].tolist(),
+                    strict=True,
+                )
+            )
         for k in range(count):
             lo, hi = k * cap, min((k + 1) * cap, len(entries))
             head = np.array([depth if level == depth else 0, hi - lo], dtype=">u2").tobytes()
@@ -112,8 +123,12 @@ def bulk_load(raw: sqlite3.Connection, name: str, ids: NDArray[np.int64],
         # Contiguous ids (a new layer): one C-side statement instead of a Python row each.
         by_id = np.empty(len(leaf_ids), dtype=np.int64)
         by_id[leaf_ids - first] = rowids
-        raw.execute(f'INSERT INTO {q}_rowid" (rowid, nodeno) SELECT key + ?, value '
-                    "FROM json_each(?)", (first, json.dumps(by_id.tolist())))
+        raw.execute(
+            f'INSERT INTO {q}_rowid" (rowid, nodeno) SELECT key + ?, value FROM json_each(?)',
+            (first, json.dumps(by_id.tolist())),
+        )
     else:
-        raw.executemany(f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)',
-                        zip(leaf_ids.tolist(), rowids.tolist(), strict=True))
+        raw.executemany(
+            f'INSERT INTO {q}_rowid" (rowid, nodeno) VALUES (?, ?)',
+            zip(leaf_ids.tolist(), rowids.tolist(), strict=True),
+        )

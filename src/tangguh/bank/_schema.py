@@ -61,7 +61,7 @@ class UTCInstant(TypeDecorator[datetime]):
         if value is None:
             return None
         if dialect.name == "postgresql":
-            return value.astimezone(UTC)  # type: ignore[no-any-return]
+            return value.astimezone(UTC)  # type: ignore[no-any-return,unused-ignore]
         return datetime(1970, 1, 1, tzinfo=UTC) + _micros(int(value))
 
 

@@ -31,7 +31,8 @@ def row_hashes(attrs: pd.DataFrame, geoms: NDArray[np.object_]) -> NDArray[np.ui
     frame = attrs.reset_index(drop=True).astype(object).where(attrs.notna().to_numpy(), None)
     frame = frame.map(lambda v: repr(v) if v is not None else "\x00")
     frame["__wkb"] = shapely.to_wkb(geoms, byte_order=1, flavor="iso")
-    return pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    hashes = np.asarray(pd.util.hash_pandas_object(frame, index=False), dtype=np.uint64)
+    return hashes
 
 
 def _occurrence(hashes: NDArray[np.uint64]) -> pd.MultiIndex:

@@ -214,7 +214,9 @@ class Bank(ABC):
 
     # -- rasters -----------------------------------------------------------------
     @abstractmethod
-    def register_raster(self, layer_id: str, path: Path, meta: LayerMeta | None = None) -> LayerInfo:
+    def register_raster(
+        self, layer_id: str, path: Path, meta: LayerMeta | None = None
+    ) -> LayerInfo:
         """Copy a raster (GeoTIFF, ESRI ASCII grid, …) into the bank's raster store."""
 
     @abstractmethod

@@ -60,9 +60,30 @@ _WGS84_WKT = (
     'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
 )
 _SRS_ROWS = [
-    ("Undefined cartesian SRS", -1, "NONE", -1, "undefined", "undefined cartesian coordinate reference system"),
-    ("Undefined geographic SRS", 0, "NONE", 0, "undefined", "undefined geographic coordinate reference system"),
-    ("WGS 84 geodetic", 4326, "EPSG", 4326, _WGS84_WKT, "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid"),
+    (
+        "Undefined cartesian SRS",
+        -1,
+        "NONE",
+        -1,
+        "undefined",
+        "undefined cartesian coordinate reference system",
+    ),
+    (
+        "Undefined geographic SRS",
+        0,
+        "NONE",
+        0,
+        "undefined",
+        "undefined geographic coordinate reference system",
+    ),
+    (
+        "WGS 84 geodetic",
+        4326,
+        "EPSG",
+        4326,
+        _WGS84_WKT,
+        "longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid",
+    ),
 ]
 
 
@@ -113,13 +134,19 @@ class GpkgBank(SqlBank):
     def __init__(self, path: str | Path, *, create: bool = True) -> None:
         self.path = Path(path)
         if not self.path.exists() and not create:
-            raise BankError(f"no bank at {self.path}", where=str(self.path),
-                            hint="create one with `tangguh demo` or `tangguh db upgrade`")
+            raise BankError(
+                f"no bank at {self.path}",
+                where=str(self.path),
+                hint="create one with `tangguh demo` or `tangguh db upgrade`",
+            )
         if self.path.exists() and self.path.stat().st_size > 0:
             with self.path.open("rb") as fh:
                 if fh.read(16) != b"SQLite format 3\x00":
-                    raise BankError("the file is not a GeoPackage/SQLite database",
-                                    where=str(self.path), hint="give a .gpkg path")
+                    raise BankError(
+                        "the file is not a GeoPackage/SQLite database",
+                        where=str(self.path),
+                        hint="give a .gpkg path",
+                    )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
 
@@ -156,16 +183,18 @@ class GpkgBank(SqlBank):
         raw = self._raw(conn)
         for ddl in _CORE_DDL:
             raw.execute(ddl)
-        raw.executemany("INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)",
-                        _SRS_ROWS)
+        raw.executemany(
+            "INSERT OR IGNORE INTO gpkg_spatial_ref_sys VALUES (?,?,?,?,?,?)", _SRS_ROWS
+        )
         raw.execute(f"PRAGMA application_id = {_APPLICATION_ID}")
         raw.execute(f"PRAGMA user_version = {_USER_VERSION}")
 
     def _migrate(self, conn: Connection, current: int) -> list[int]:
         applied = super()._migrate(conn, current)
         raw = self._raw(conn)
-        for (table,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
-                                    "name LIKE 'tg\\_%' ESCAPE '\\'").fetchall():
+        for (table,) in raw.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'tg\\_%' ESCAPE '\\'"
+        ).fetchall():
             self._hide(raw, table)
         return applied
 
@@ -176,9 +205,11 @@ class GpkgBank(SqlBank):
         GDAL lists unregistered tables as layers; tables registered with a data_type it
         does not know (GeoPackage allows extension-defined values) are not listed.
         """
-        raw.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
-                    "description, srs_id) VALUES (?, 'x-tangguh', ?, 'Tangguh internal table', 0)",
-                    (table, table))
+        raw.execute(
+            "INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, "
+            "description, srs_id) VALUES (?, 'x-tangguh', ?, 'Tangguh internal table', 0)",
+            (table, table),
+        )
 
     def raster_dir(self) -> Path:
         return self.path.with_suffix(".rasters")
@@ -187,11 +218,14 @@ class GpkgBank(SqlBank):
     def _triggers(self, layer_id: str) -> list[str]:
         t, r = _q(layer_id), _q(f"rtree_{layer_id}_geom")
         n = f"rtree_{layer_id}_geom"
-        vals = ('NEW."fid", ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"), ST_MinY(NEW."geom"), '
-                'ST_MaxY(NEW."geom")')
+        vals = (
+            'NEW."fid", ST_MinX(NEW."geom"), ST_MaxX(NEW."geom"), ST_MinY(NEW."geom"), '
+            'ST_MaxY(NEW."geom")'
+        )
         return [
             f'CREATE TRIGGER {_q(n + "_insert")} AFTER INSERT ON {t} WHEN (NEW."geom" NOT NULL '
-            f'AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO {r} VALUES ({vals}); END',
+            f'AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR REPLACE INTO {r} '
+            f"VALUES ({vals}); END",
             f'CREATE TRIGGER {_q(n + "_update1")} AFTER UPDATE OF "geom" ON {t} WHEN OLD."fid" = '
             f'NEW."fid" AND (NEW."geom" NOTNULL AND NOT ST_IsEmpty(NEW."geom")) BEGIN INSERT OR '
             f"REPLACE INTO {r} VALUES ({vals}); END",
@@ -208,30 +242,52 @@ class GpkgBank(SqlBank):
             f'BEGIN DELETE FROM {r} WHERE id = OLD."fid"; END',
         ]
 
-    def _create_feature_tables(self, conn: Connection, layer_id: str,
-                               kinds: list[tuple[str, str]], geometry_type: str) -> None:
+    def _create_feature_tables(
+        self, conn: Connection, layer_id: str, kinds: list[tuple[str, str]], geometry_type: str
+    ) -> None:
         raw = self._raw(conn)
         cols = "".join(f", {_q(n)} {KINDS[k][0]}" for n, k in kinds)
-        raw.execute(f'CREATE TABLE {_q(layer_id)} ("fid" INTEGER PRIMARY KEY NOT NULL, "geom" {geometry_type}{cols}, "tg_version" INTEGER NOT NULL)')
-        raw.execute(f'CREATE TABLE {_q(layer_id + "__history")} ("fid" INTEGER NOT NULL, '
-                    f'"geom" BLOB{cols}, "tg_version" INTEGER NOT NULL, "tg_vto" INTEGER NOT NULL)')
-        raw.execute(f'CREATE INDEX {_q(layer_id + "__history_v")} ON '
-                    f'{_q(layer_id + "__history")} ("tg_version", "tg_vto")')
-        raw.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
-                    "srs_id) VALUES (?, 'features', ?, '', 4326)", (layer_id, layer_id))
+        raw.execute(
+            f'CREATE TABLE {_q(layer_id)} ("fid" INTEGER PRIMARY KEY NOT NULL, '
+            f'"geom" {geometry_type}{cols}, "tg_version" INTEGER NOT NULL)'
+        )
+        raw.execute(
+            f'CREATE TABLE {_q(layer_id + "__history")} ("fid" INTEGER NOT NULL, '
+            f'"geom" BLOB{cols}, "tg_version" INTEGER NOT NULL, "tg_vto" INTEGER NOT NULL)'
+        )
+        raw.execute(
+            f"CREATE INDEX {_q(layer_id + '__history_v')} ON "
+            f'{_q(layer_id + "__history")} ("tg_version", "tg_vto")'
+        )
+        raw.execute(
+            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+            "srs_id) VALUES (?, 'features', ?, '', 4326)",
+            (layer_id, layer_id),
+        )
         self._hide(raw, layer_id + "__history")
-        raw.execute("INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)",
-                    (layer_id, geometry_type))
-        raw.execute(f'CREATE VIRTUAL TABLE {_q(f"rtree_{layer_id}_geom")} USING '
-                    "rtree(id, minx, maxx, miny, maxy)")
-        raw.execute("INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', "
-                    "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
-                    (layer_id,))
+        raw.execute(
+            "INSERT INTO gpkg_geometry_columns VALUES (?, 'geom', ?, 4326, 0, 0)",
+            (layer_id, geometry_type),
+        )
+        raw.execute(
+            f"CREATE VIRTUAL TABLE {_q(f'rtree_{layer_id}_geom')} USING "
+            "rtree(id, minx, maxx, miny, maxy)"
+        )
+        raw.execute(
+            "INSERT INTO gpkg_extensions VALUES (?, 'geom', 'gpkg_rtree_index', "
+            "'http://www.geopackage.org/spec120/#extension_rtree', 'write-only')",
+            (layer_id,),
+        )
         for ddl in self._triggers(layer_id):
             raw.execute(ddl)
 
-    def _add_columns(self, conn: Connection, layer_id: str, main: list[tuple[str, str]],
-                     history: list[tuple[str, str]]) -> None:
+    def _add_columns(
+        self,
+        conn: Connection,
+        layer_id: str,
+        main: list[tuple[str, str]],
+        history: list[tuple[str, str]],
+    ) -> None:
         raw = self._raw(conn)
         for table, cols in ((layer_id, main), (layer_id + "__history", history)):
             for name, kind in cols:
@@ -245,18 +301,30 @@ class GpkgBank(SqlBank):
     def _main_columns(self, raw: sqlite3.Connection, table: str) -> list[str]:
         return [r[1] for r in raw.execute(f"PRAGMA table_info({_q(table)})")]
 
-    def _insert_features(self, conn: Connection, layer_id: str, frame: gpd.GeoDataFrame,
-                         kinds: list[tuple[str, str]], version: int,
-                         fids: np.ndarray[Any, Any] | None) -> None:
+    def _insert_features(
+        self,
+        conn: Connection,
+        layer_id: str,
+        frame: gpd.GeoDataFrame,
+        kinds: list[tuple[str, str]],
+        version: int,
+        fids: np.ndarray[Any, Any] | None,
+    ) -> None:
         raw = self._raw(conn)
         n = len(frame)
         if n == 0:
             return
         if fids is None:
-            start = raw.execute(
-                "SELECT max(m) FROM (SELECT max(fid) AS m FROM " + _q(layer_id) +
-                " UNION ALL SELECT max(fid) FROM " + _q(layer_id + "__history") + ")"
-            ).fetchone()[0] or 0
+            start = (
+                raw.execute(
+                    "SELECT max(m) FROM (SELECT max(fid) AS m FROM "
+                    + _q(layer_id)
+                    + " UNION ALL SELECT max(fid) FROM "
+                    + _q(layer_id + "__history")
+                    + ")"
+                ).fetchone()[0]
+                or 0
+            )
             fid_list = list(range(int(start) + 1, int(start) + 1 + n))
         else:
             fid_list = [int(f) for f in fids]
@@ -266,8 +334,10 @@ class GpkgBank(SqlBank):
         marks = ", ".join("?" * (len(kinds) + 3))
         trigger = _q(f"rtree_{layer_id}_geom_insert")
         raw.execute(f"DROP TRIGGER {trigger}")
-        raw.executemany(f"INSERT INTO {_q(layer_id)} ({names}) VALUES ({marks})",
-                        zip(fid_list, blobs, *columns, [version] * n, strict=True))
+        raw.executemany(
+            f"INSERT INTO {_q(layer_id)} ({names}) VALUES ({marks})",
+            zip(fid_list, blobs, *columns, [version] * n, strict=True),
+        )
         ok = ~np.isnan(bounds[:, 0])
         fid_arr = np.asarray(fid_list, dtype=np.int64)
         rtree = f"rtree_{layer_id}_geom"
@@ -277,8 +347,15 @@ class GpkgBank(SqlBank):
         else:
             raw.executemany(
                 f"INSERT INTO {_q(rtree)} VALUES (?, ?, ?, ?, ?)",
-                zip(fid_arr[ok].tolist(), bounds[ok, 0].tolist(), bounds[ok, 2].tolist(),
-                    bounds[ok, 1].tolist(), bounds[ok, 3].tolist(), strict=True))
+                zip(
+                    fid_arr[ok].tolist(),
+                    bounds[ok, 0].tolist(),
+                    bounds[ok, 2].tolist(),
+                    bounds[ok, 1].tolist(),
+                    bounds[ok, 3].tolist(),
+                    strict=True,
+                ),
+            )
         raw.execute(self._triggers(layer_id)[0])
 
     def _stage_fids(self, raw: sqlite3.Connection, fids: np.ndarray[Any, Any]) -> None:
@@ -286,19 +363,30 @@ class GpkgBank(SqlBank):
         raw.execute("DELETE FROM _tg_fids")
         raw.executemany("INSERT INTO _tg_fids VALUES (?)", ((int(f),) for f in fids))
 
-    def _archive(self, conn: Connection, layer_id: str, fids: np.ndarray[Any, Any],
-                 version: int) -> None:
+    def _archive(
+        self, conn: Connection, layer_id: str, fids: np.ndarray[Any, Any], version: int
+    ) -> None:
         raw = self._raw(conn)
         self._stage_fids(raw, fids)
         cols = ", ".join(_q(c) for c in self._main_columns(raw, layer_id))
-        raw.execute(f"INSERT INTO {_q(layer_id + '__history')} ({cols}, tg_vto) SELECT {cols}, ? "
-                    f"FROM {_q(layer_id)} WHERE fid IN (SELECT fid FROM _tg_fids)", (version,))
+        raw.execute(
+            f"INSERT INTO {_q(layer_id + '__history')} ({cols}, tg_vto) SELECT {cols}, ? "
+            f"FROM {_q(layer_id)} WHERE fid IN (SELECT fid FROM _tg_fids)",
+            (version,),
+        )
         raw.execute(f"DELETE FROM {_q(layer_id)} WHERE fid IN (SELECT fid FROM _tg_fids)")
 
-    def _select_features(self, conn: Connection, layer_id: str, kinds: Sequence[tuple[str, str]],
-                         *, with_fid: bool, version: int | None = None,
-                         bbox: tuple[float, float, float, float] | None = None,
-                         where: Mapping[str, Any] | None = None) -> gpd.GeoDataFrame:
+    def _select_features(
+        self,
+        conn: Connection,
+        layer_id: str,
+        kinds: Sequence[tuple[str, str]],
+        *,
+        with_fid: bool,
+        version: int | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> gpd.GeoDataFrame:
         raw = self._raw(conn)
         main_cols = set(self._main_columns(raw, layer_id))
         names = [n for n, _ in kinds]
@@ -312,23 +400,32 @@ class GpkgBank(SqlBank):
             sel = ", ".join(_q(n) if n in cols else f"NULL AS {_q(n)}" for n in names)
             clause = " AND ".join([extra, *conds]) if extra or conds else ""
             clause = clause.strip(" AND")
-            return (f'SELECT "fid", "geom"{", " + sel if sel else ""} FROM {_q(table)}'
-                    + (f" WHERE {clause}" if clause else ""))
+            return f'SELECT "fid", "geom"{", " + sel if sel else ""} FROM {_q(table)}' + (
+                f" WHERE {clause}" if clause else ""
+            )
 
         if version is None:
             extra = ""
             if bbox is not None:
-                extra = (f'"fid" IN (SELECT id FROM {_q(f"rtree_{layer_id}_geom")} WHERE '
-                         f"minx <= {float(bbox[2])!r} AND maxx >= {float(bbox[0])!r} AND "
-                         f"miny <= {float(bbox[3])!r} AND maxy >= {float(bbox[1])!r})")
+                extra = (
+                    f'"fid" IN (SELECT id FROM {_q(f"rtree_{layer_id}_geom")} WHERE '
+                    f"minx <= {float(bbox[2])!r} AND maxx >= {float(bbox[0])!r} AND "
+                    f"miny <= {float(bbox[3])!r} AND maxy >= {float(bbox[1])!r})"
+                )
             sql = part(layer_id, main_cols, extra) + ' ORDER BY "fid"'
             args = params
         else:
             hist_cols = set(self._main_columns(raw, layer_id + "__history"))
-            sql = (part(layer_id, main_cols, f'"tg_version" <= {int(version)}') + " UNION ALL " +
-                   part(layer_id + "__history", hist_cols,
-                        f'"tg_version" <= {int(version)} AND "tg_vto" > {int(version)}') +
-                   ' ORDER BY "fid"')
+            sql = (
+                part(layer_id, main_cols, f'"tg_version" <= {int(version)}')
+                + " UNION ALL "
+                + part(
+                    layer_id + "__history",
+                    hist_cols,
+                    f'"tg_version" <= {int(version)} AND "tg_vto" > {int(version)}',
+                )
+                + ' ORDER BY "fid"'
+            )
             args = params + params
         rows = raw.execute(sql, args).fetchall()
         frame = pd.DataFrame.from_records(rows, columns=["fid", "geom", *names])
@@ -339,35 +436,43 @@ class GpkgBank(SqlBank):
             frame, geoms = frame[keep].reset_index(drop=True), geoms[keep]
         return self._decorate(frame, kinds, geoms, with_fid=with_fid)
 
-    def _extent(self, conn: Connection, layer_id: str
-                ) -> tuple[int, tuple[float, float, float, float] | None]:
+    def _extent(
+        self, conn: Connection, layer_id: str
+    ) -> tuple[int, tuple[float, float, float, float] | None]:
         raw = self._raw(conn)
         count = raw.execute(f"SELECT count(*) FROM {_q(layer_id)}").fetchone()[0]
-        row = raw.execute(f'SELECT min(minx), min(miny), max(maxx), max(maxy) FROM '
-                          f'{_q(f"rtree_{layer_id}_geom")}').fetchone()
+        row = raw.execute(
+            f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {_q(f'rtree_{layer_id}_geom')}"
+        ).fetchone()
         bbox = None if row[0] is None else (row[0], row[1], row[2], row[3])
         return int(count), bbox
 
     def _sync_catalogue(self, conn: Connection, layer_id: str) -> None:
         raw = self._raw(conn)
-        row = raw.execute("SELECT kind, title_en, title_id, description_en, minx, miny, maxx, "
-                          "maxy FROM tg_layer WHERE id = ?", (layer_id,)).fetchone()
+        row = raw.execute(
+            "SELECT kind, title_en, title_id, description_en, minx, miny, maxx, "
+            "maxy FROM tg_layer WHERE id = ?",
+            (layer_id,),
+        ).fetchone()
         if row is None or row[0] != "vector":
             return
         raw.execute(
             "UPDATE gpkg_contents SET identifier = ?, description = ?, min_x = ?, min_y = ?, "
             "max_x = ?, max_y = ?, last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') "
             "WHERE table_name = ?",
-            (row[1] or row[2] or layer_id, row[3] or "", row[4], row[5], row[6], row[7], layer_id))
+            (row[1] or row[2] or layer_id, row[3] or "", row[4], row[5], row[6], row[7], layer_id),
+        )
 
     def _drop_feature_tables(self, conn: Connection, layer_id: str) -> None:
         raw = self._raw(conn)
-        raw.execute(f'DROP TABLE IF EXISTS {_q(f"rtree_{layer_id}_geom")}')
+        raw.execute(f"DROP TABLE IF EXISTS {_q(f'rtree_{layer_id}_geom')}")
         raw.execute(f"DROP TABLE IF EXISTS {_q(layer_id)}")
         raw.execute(f"DROP TABLE IF EXISTS {_q(layer_id + '__history')}")
         for table in ("gpkg_extensions", "gpkg_geometry_columns", "gpkg_contents"):
-            raw.execute(f"DELETE FROM {table} WHERE table_name IN (?, ?)",
-                        (layer_id, layer_id + "__history"))
+            raw.execute(
+                f"DELETE FROM {table} WHERE table_name IN (?, ?)",
+                (layer_id, layer_id + "__history"),
+            )
 
     def _bulk_observations(self, conn: Connection, obs: pd.DataFrame) -> None:
         raw = self._raw(conn)
@@ -375,7 +480,14 @@ class GpkgBank(SqlBank):
         raw.executemany(
             "INSERT OR REPLACE INTO tg_observation (station_id, parameter, t, value, unit, "
             "quality, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            zip(obs["station_id"].tolist(), obs["parameter"].tolist(), micros,
+            zip(
+                obs["station_id"].tolist(),
+                obs["parameter"].tolist(),
+                micros,
                 [None if np.isnan(v) else v for v in obs["value"].tolist()],
-                obs["unit"].tolist(), obs["quality"].tolist(), obs["source"].tolist(),
-                strict=True))
+                obs["unit"].tolist(),
+                obs["quality"].tolist(),
+                obs["source"].tolist(),
+                strict=True,
+            ),
+        )

@@ -19,8 +19,15 @@ __all__ = ["MIGRATIONS"]
 
 def _v1_core(conn: Connection) -> None:
     """Catalogue, versions, rasters, admin attributes, stations, observations."""
-    tables = [S.tg_meta, S.tg_layer, S.tg_layer_version, S.tg_raster, S.tg_admin_attribute,
-              S.tg_station, S.tg_observation]
+    tables = [
+        S.tg_meta,
+        S.tg_layer,
+        S.tg_layer_version,
+        S.tg_raster,
+        S.tg_admin_attribute,
+        S.tg_station,
+        S.tg_observation,
+    ]
     S.metadata.create_all(conn, tables=tables)
 
 

@@ -10,13 +10,23 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
-from tangguh.cli._common import BankOption, JsonOption, console, emit_json, handle_errors, msg, use_bank
+from tangguh.cli._common import (
+    BankOption,
+    JsonOption,
+    console,
+    emit_json,
+    handle_errors,
+    msg,
+    use_bank,
+)
 from tangguh.errors import InputError
 
 __all__ = ["register"]
 
-admin_app = typer.Typer(help="Admin units: kota → kecamatan → kelurahan → RW / Wilayah administrasi",
-                        no_args_is_help=True)
+admin_app = typer.Typer(
+    help="Admin units: kota → kecamatan → kelurahan → RW / Wilayah administrasi",
+    no_args_is_help=True,
+)
 
 LevelSpec = typer.Option(None, help="FILE:NAME_FIELD[:CODE_FIELD[:PARENT_NAME_FIELD]]")
 
@@ -40,8 +50,10 @@ def import_jakarta_cmd(
     console.print(f"population / penduduk: {result.population.summary()}")
     console.print(f"BPS codes / kode BPS: {result.codes.summary()}")
     if result.link.disagreements:
-        console.print(f"parent-name disagreements / nama induk tidak cocok: "
-                      f"{len(result.link.disagreements)} (see --json)")
+        console.print(
+            f"parent-name disagreements / nama induk tidak cocok: "
+            f"{len(result.link.disagreements)} (see --json)"
+        )
 
 
 def _spec(value: str | None, level: str) -> tuple[Path, str, str | None, str | None] | None:
@@ -49,29 +61,48 @@ def _spec(value: str | None, level: str) -> tuple[Path, str, str | None, str | N
         return None
     parts = value.split(":")
     if len(parts) < 2 or not parts[1]:
-        raise InputError(f"--{level} expects FILE:NAME_FIELD, got {value!r}", where=f"--{level}",
-                         hint=f"e.g. --{level} rw_jakarta.shp:RW")
-    return (Path(parts[0]), parts[1], (parts[2] or None) if len(parts) > 2 else None,
-            (parts[3] or None) if len(parts) > 3 else None)
+        raise InputError(
+            f"--{level} expects FILE:NAME_FIELD, got {value!r}",
+            where=f"--{level}",
+            hint=f"e.g. --{level} rw_jakarta.shp:RW",
+        )
+    return (
+        Path(parts[0]),
+        parts[1],
+        (parts[2] or None) if len(parts) > 2 else None,
+        (parts[3] or None) if len(parts) > 3 else None,
+    )
 
 
 @admin_app.command("build")
 @handle_errors
 def build_cmd(
-    province: str | None = LevelSpec, kota: str | None = LevelSpec,
-    kecamatan: str | None = LevelSpec, kelurahan: str | None = LevelSpec,
-    rw: str | None = LevelSpec, rt: str | None = LevelSpec,
+    province: str | None = LevelSpec,
+    kota: str | None = LevelSpec,
+    kecamatan: str | None = LevelSpec,
+    kelurahan: str | None = LevelSpec,
+    rw: str | None = LevelSpec,
+    rt: str | None = LevelSpec,
     source: str = typer.Option("user files", "--source"),
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Build the hierarchy from one polygon file per level, linked by containment / Bangun hierarki."""
+    """Build the hierarchy from one polygon file per level / Bangun hierarki wilayah."""
     from tangguh.admin import units_from_frames
     from tangguh.admin.store import save_units
     from tangguh.io import read_vector
 
-    specs = {lvl: _spec(val, lvl) for lvl, val in (("province", province), ("kota", kota),
-             ("kecamatan", kecamatan), ("kelurahan", kelurahan), ("rw", rw), ("rt", rt))}
+    specs = {
+        lvl: _spec(val, lvl)
+        for lvl, val in (
+            ("province", province),
+            ("kota", kota),
+            ("kecamatan", kecamatan),
+            ("kelurahan", kelurahan),
+            ("rw", rw),
+            ("rt", rt),
+        )
+    }
     frames, names, codes, parents = {}, {}, {}, {}
     for level, spec in specs.items():
         if spec is None:
@@ -81,8 +112,11 @@ def build_cmd(
         lookup = {c.lower(): c for c in frame.columns}
         for fld in (name_field, code_field, parent_field):
             if fld is not None and fld.lower() not in lookup:
-                raise InputError(f"no field {fld!r} in {path}", where=f"--{level}",
-                                 hint=f"fields: {[c for c in frame.columns if c != 'geometry']}")
+                raise InputError(
+                    f"no field {fld!r} in {path}",
+                    where=f"--{level}",
+                    hint=f"fields: {[c for c in frame.columns if c != 'geometry']}",
+                )
         frames[level] = frame
         names[level] = lookup[name_field.lower()]
         if code_field:
@@ -90,17 +124,22 @@ def build_cmd(
         if parent_field:
             parents[level] = lookup[parent_field.lower()]
     if not frames:
-        raise InputError("give at least one level", hint="e.g. --kelurahan kel.shp:NAME --rw rw.shp:RW")
-    units, report = units_from_frames(frames, name_fields=names, code_fields=codes,
-                                      parent_name_fields=parents, source=source)
+        raise InputError(
+            "give at least one level", hint="e.g. --kelurahan kel.shp:NAME --rw rw.shp:RW"
+        )
+    units, report = units_from_frames(
+        frames, name_fields=names, code_fields=codes, parent_name_fields=parents, source=source
+    )
     with use_bank(bank, create=True) as b:
         version = save_units(b, units, source=source)
     result = {"version": version.to_json(), "link": report.to_json()}
     if as_json:
         emit_json(result)
     else:
-        console.print(f"admin_units v{version.version}: {report.counts}; "
-                      f"orphans {len(report.orphans)}, disagreements {len(report.disagreements)}")
+        console.print(
+            f"admin_units v{version.version}: {report.counts}; "
+            f"orphans {len(report.orphans)}, disagreements {len(report.disagreements)}"
+        )
 
 
 @admin_app.command("tree")
@@ -138,9 +177,12 @@ def tree_cmd(
 
 @admin_app.command("lookup")
 @handle_errors
-def lookup_cmd(lon: float = typer.Option(..., "--lon", help="Longitude (EPSG:4326)"),
-               lat: float = typer.Option(..., "--lat", help="Latitude, e.g. -6.2088"),
-               bank: str | None = BankOption, as_json: bool = JsonOption) -> None:
+def lookup_cmd(
+    lon: float = typer.Option(..., "--lon", help="Longitude (EPSG:4326)"),
+    lat: float = typer.Option(..., "--lat", help="Latitude, e.g. -6.2088"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
     """Which unit contains a point, at every level / Cari wilayah untuk satu titik."""
     from tangguh.admin.store import load_units
     from tangguh.admin.units import lookup_points
@@ -149,8 +191,10 @@ def lookup_cmd(lon: float = typer.Option(..., "--lon", help="Longitude (EPSG:432
         units = load_units(b)
     row = lookup_points(units, [(lon, lat)]).iloc[0]
     names = units.set_index("unit_id")["name"]
-    result = {lvl: (None if uid is None or pd.isna(uid) else
-                    {"unit_id": uid, "name": names.get(uid)}) for lvl, uid in row.items()}
+    result = {
+        lvl: (None if uid is None or pd.isna(uid) else {"unit_id": uid, "name": names.get(uid)})
+        for lvl, uid in row.items()
+    }
     if as_json:
         emit_json(result)
         return
@@ -183,12 +227,22 @@ def match_cmd(
     try:
         table = pd.read_csv(table_file, encoding="utf-8-sig", dtype=str)
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read the table: {exc}", where=str(table_file),
-                         hint="give a UTF-8 CSV with a header row") from exc
+        raise InputError(
+            f"cannot read the table: {exc}",
+            where=str(table_file),
+            hint="give a UTF-8 CSV with a header row",
+        ) from exc
     with use_bank(bank) as b:
         units = load_units(b)
-    result = match_units(table, units, level=level, code=code, name=name,
-                         parent_name=parent_name, parent_level=parent_level)
+    result = match_units(
+        table,
+        units,
+        level=level,
+        code=code,
+        name=name,
+        parent_name=parent_name,
+        parent_level=parent_level,
+    )
     if out is not None:
         table.join(result.matched[["unit_id", "method"]]).to_csv(out, index=False)
     if as_json:
@@ -220,10 +274,18 @@ def rollup_cmd(
     with use_bank(bank) as b:
         values = rollup_attribute(b, attribute, to_level=to_level, from_level=from_level, how=how)
         names = load_units(b).set_index("unit_id")["name"]
-    rows = [{"unit_id": uid, "name": names.get(uid), "value": float(v)} for uid, v in values.items()]
+    rows = [
+        {"unit_id": uid, "name": names.get(uid), "value": float(v)} for uid, v in values.items()
+    ]
     if as_json:
-        emit_json({"attribute": attribute, "to": to_level, "values": rows,
-                   "missing": {k: v for k, v in values.attrs.items() if k != "missing"}})
+        emit_json(
+            {
+                "attribute": attribute,
+                "to": to_level,
+                "values": rows,
+                "missing": {k: v for k, v in values.attrs.items() if k != "missing"},
+            }
+        )
         return
     table = Table(title=f"{attribute} → {to_level} ({how})")
     for col in ("unit_id", "name", "value"):
@@ -239,8 +301,11 @@ def attributes_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) ->
     """Numeric attributes stored per unit / Atribut numerik per wilayah."""
     with use_bank(bank) as b:
         rows = b.admin_attributes()
-    summary = rows.groupby("attribute").agg(units=("unit_id", "count"), year=("year", "max"),
-                                            source=("source", "first")).reset_index()
+    summary = (
+        rows.groupby("attribute")
+        .agg(units=("unit_id", "count"), year=("year", "max"), source=("source", "first"))
+        .reset_index()
+    )
     if as_json:
         emit_json(summary.to_dict("records"))
         return

@@ -33,7 +33,10 @@ console = Console()
 err_console = Console(stderr=True)
 
 BankOption = typer.Option(
-    None, "--bank", "-b", envvar="TANGGUH_BANK",
+    None,
+    "--bank",
+    "-b",
+    envvar="TANGGUH_BANK",
     help="Bank: a .gpkg path or postgresql://… URL (default tangguh.gpkg) / "
     "Bank data: berkas .gpkg atau URL postgresql://…",
 )
@@ -112,12 +115,20 @@ def use_bank(url: str | None, *, create: bool = False) -> Iterator[Bank]:
 @contextmanager
 def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
     """A Rich progress bar on stderr; yields ``advance(n=1, description=None)``."""
-    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn(
-            "{task.completed}/{task.total}"), TimeElapsedColumn(), console=err_console,
-            transient=True, disable=not err_console.is_terminal) as progress:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    ) as progress:
         task = progress.add_task(description, total=total)
 
         def advance(n: int = 1, description: str | None = None) -> None:
-            progress.update(task, advance=n, description=description or progress.tasks[0].description)
+            progress.update(
+                task, advance=n, description=description or progress.tasks[0].description
+            )
 
         yield advance

@@ -17,13 +17,22 @@ __all__ = ["register"]
 
 @handle_errors
 def demo_cmd(
-    size: str = typer.Option("small", "--size", help="small (tests, seconds) or full (~10.5 M "
-                             "people, 1 M buildings) / ukuran kota"),
+    size: str = typer.Option(
+        "small",
+        "--size",
+        help="small (tests, seconds) or full (~10.5 M people, 1 M buildings) / ukuran kota",
+    ),
     seed: int = typer.Option(0, "--seed", help="Random seed; same seed, same city"),
-    bank: str = typer.Option("demo.gpkg", "--bank", "-b", envvar="TANGGUH_BANK",
-                             help="Bank to write (.gpkg path or postgresql:// URL)"),
-    replace: bool = typer.Option(True, "--replace/--keep",
-                                 help="Start from an empty bank file (GeoPackage only)"),
+    bank: str = typer.Option(
+        "demo.gpkg",
+        "--bank",
+        "-b",
+        envvar="TANGGUH_BANK",
+        help="Bank to write (.gpkg path or postgresql:// URL)",
+    ),
+    replace: bool = typer.Option(
+        True, "--replace/--keep", help="Start from an empty bank file (GeoPackage only)"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Build the synthetic demo city into a bank and print its summary / Bangun kota demo."""
@@ -41,11 +50,16 @@ def demo_cmd(
         city = build_city(size, seed=seed)  # type: ignore[arg-type]
         built = time.perf_counter() - started
         with open_bank(bank) as b:
-            load_city(b, city, progress=lambda step: err_console.log(step)
-                      if err_console.is_terminal else None)
+            load_city(
+                b,
+                city,
+                progress=lambda step: err_console.log(step) if err_console.is_terminal else None,
+            )
             summary: dict[str, Any] = b.summary()
-    summary.update(city=city.summary(), seconds={"build": round(built, 2),
-                   "total": round(time.perf_counter() - started, 2)})
+    summary.update(
+        city=city.summary(),
+        seconds={"build": round(built, 2), "total": round(time.perf_counter() - started, 2)},
+    )
     if as_json:
         emit_json(summary)
         return
@@ -61,10 +75,14 @@ def demo_cmd(
     people = summary["city"].get("population")
     if people:
         console.print(f"population / penduduk: {people:,}")
-    console.print(f"stations / stasiun: {summary['stations']:,}; observations / pengamatan: "
-                  f"{summary['observations']:,}; {summary['seconds']['total']} s")
-    console.print("Open it in QGIS or GDAL / Buka di QGIS atau GDAL: "
-                  f"ogrinfo {bank}  ·  tangguh layers --bank {bank}")
+    console.print(
+        f"stations / stasiun: {summary['stations']:,}; observations / pengamatan: "
+        f"{summary['observations']:,}; {summary['seconds']['total']} s"
+    )
+    console.print(
+        "Open it in QGIS or GDAL / Buka di QGIS atau GDAL: "
+        f"ogrinfo {bank}  ·  tangguh layers --bank {bank}"
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -24,39 +24,65 @@ def _cache_dir(value: Path | None) -> Path:
 @handle_errors
 def fetch_cmd(
     name: str = typer.Argument(..., help="Source name (see `tangguh sources`)"),
-    cache_dir: Path | None = typer.Option(None, "--cache-dir", envvar="TANGGUH_CACHE",
-                                          help="Download cache (default ~/.cache/tangguh)"),
-    registry: Path | None = typer.Option(None, "--registry", envvar="TANGGUH_SOURCES",
-                                         help="Extra registry TOML file"),
+    cache_dir: Path | None = typer.Option(
+        None,
+        "--cache-dir",
+        envvar="TANGGUH_CACHE",
+        help="Download cache (default ~/.cache/tangguh)",
+    ),
+    registry: Path | None = typer.Option(
+        None, "--registry", envvar="TANGGUH_SOURCES", help="Extra registry TOML file"
+    ),
     force: bool = typer.Option(False, "--force", help="Download again / Unduh ulang"),
-    revalidate: bool = typer.Option(False, "--revalidate",
-                                    help="Ask the server whether the cached copy changed"),
+    revalidate: bool = typer.Option(
+        False, "--revalidate", help="Ask the server whether the cached copy changed"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Download a named source with a progress bar, cache and verify it / Unduh sumber data."""
     from tangguh.fetch import fetch, load_registry
 
     sources = load_registry(registry)
-    with Progress(TextColumn(name), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=err_console, transient=True,
-                  disable=as_json or not err_console.is_terminal) as progress:
+    with Progress(
+        TextColumn(name),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err_console,
+        transient=True,
+        disable=as_json or not err_console.is_terminal,
+    ) as progress:
         task = progress.add_task(name, total=None)
 
         def report(received: int, total: int | None) -> None:
             progress.update(task, completed=received, total=total)
 
-        result = fetch(name, cache_dir=_cache_dir(cache_dir), registry=sources, progress=report,
-                       force=force, revalidate=revalidate)
-    data = {"name": name, "path": str(result.path), "sha256": result.sha256,
-            "bytes": result.bytes, "from_cache": result.from_cache,
-            "licence": result.source.licence, "attribution": result.source.attribution}
+        result = fetch(
+            name,
+            cache_dir=_cache_dir(cache_dir),
+            registry=sources,
+            progress=report,
+            force=force,
+            revalidate=revalidate,
+        )
+    data = {
+        "name": name,
+        "path": str(result.path),
+        "sha256": result.sha256,
+        "bytes": result.bytes,
+        "from_cache": result.from_cache,
+        "licence": result.source.licence,
+        "attribution": result.source.attribution,
+    }
     if as_json:
         emit_json(data)
     else:
         label = msg("cached") if result.from_cache else msg("fetched")
-        console.print(f"{label}: {name} → {result.path} ({result.bytes:,} bytes, "
-                      f"sha256 {result.sha256[:12]}…)\n{result.source.licence}; "
-                      f"{result.source.attribution}")
+        console.print(
+            f"{label}: {name} → {result.path} ({result.bytes:,} bytes, "
+            f"sha256 {result.sha256[:12]}…)\n{result.source.licence}; "
+            f"{result.source.attribution}"
+        )
 
 
 @handle_errors
@@ -69,8 +95,19 @@ def sources_cmd(
 
     sources = load_registry(registry)
     if as_json:
-        emit_json([{"name": s.name, "url": s.url, "format": s.format, "licence": s.licence,
-                    "sha256": s.sha256, "description": s.description} for s in sources.values()])
+        emit_json(
+            [
+                {
+                    "name": s.name,
+                    "url": s.url,
+                    "format": s.format,
+                    "licence": s.licence,
+                    "sha256": s.sha256,
+                    "description": s.description,
+                }
+                for s in sources.values()
+            ]
+        )
         return
     table = Table(title="Sources / Sumber data")
     for col in ("name", "format", "licence", "pinned", "description"):

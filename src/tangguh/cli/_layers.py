@@ -22,7 +22,9 @@ from tangguh.errors import InputError
 
 __all__ = ["db_app", "export_cmd", "import_cmd", "layer_app", "layers_cmd"]
 
-layer_app = typer.Typer(help="One layer: show, history, delete / Satu lapisan", no_args_is_help=True)
+layer_app = typer.Typer(
+    help="One layer: show, history, delete / Satu lapisan", no_args_is_help=True
+)
 db_app = typer.Typer(help="Bank schema / Skema bank data", no_args_is_help=True)
 
 RASTER_SUFFIXES = {".tif", ".tiff", ".asc", ".vrt", ".img", ".nc"}
@@ -33,8 +35,11 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values or []:
         if "=" not in item:
-            raise InputError(f"{option} expects NAME=VALUE, got {item!r}", where=option,
-                             hint=f"e.g. {option} KEL_NAME=kelurahan")
+            raise InputError(
+                f"{option} expects NAME=VALUE, got {item!r}",
+                where=option,
+                hint=f"e.g. {option} KEL_NAME=kelurahan",
+            )
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
     return out
@@ -52,8 +57,15 @@ def layers_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) -> Non
     for col in ("id", "theme", "kind", "geometry", "features", "version", "title"):
         table.add_column(col)
     for i in infos:
-        table.add_row(i.id, i.theme, i.kind, i.geometry_type or "-", f"{i.feature_count:,}",
-                      str(i.current_version), i.title_id or i.title_en or "")
+        table.add_row(
+            i.id,
+            i.theme,
+            i.kind,
+            i.geometry_type or "-",
+            f"{i.feature_count:,}",
+            str(i.current_version),
+            i.title_id or i.title_en or "",
+        )
     console.print(table)
 
 
@@ -75,8 +87,7 @@ def layer_show(layer_id: str, bank: str | None = BankOption, as_json: bool = Jso
 
 @layer_app.command("history")
 @handle_errors
-def layer_history(layer_id: str, bank: str | None = BankOption,
-                  as_json: bool = JsonOption) -> None:
+def layer_history(layer_id: str, bank: str | None = BankOption, as_json: bool = JsonOption) -> None:
     """Versions of a layer, newest first / Riwayat versi."""
     with use_bank(bank) as b:
         versions = b.history(layer_id)
@@ -84,21 +95,38 @@ def layer_history(layer_id: str, bank: str | None = BankOption,
         emit_json([v.to_json() for v in versions])
         return
     table = Table(title=f"{msg('history')} {layer_id}")
-    for col in ("version", "created", "author", "added", "changed", "removed", "features",
-                "message"):
+    for col in (
+        "version",
+        "created",
+        "author",
+        "added",
+        "changed",
+        "removed",
+        "features",
+        "message",
+    ):
         table.add_column(col)
     for v in versions:
-        table.add_row(str(v.version), v.created.isoformat(timespec="seconds"), v.author or "",
-                      str(v.added), str(v.changed), str(v.removed), str(v.feature_count),
-                      v.message or "")
+        table.add_row(
+            str(v.version),
+            v.created.isoformat(timespec="seconds"),
+            v.author or "",
+            str(v.added),
+            str(v.changed),
+            str(v.removed),
+            str(v.feature_count),
+            v.message or "",
+        )
     console.print(table)
 
 
 @layer_app.command("delete")
 @handle_errors
-def layer_delete(layer_id: str, bank: str | None = BankOption,
-                 yes: bool = typer.Option(False, "--yes", help="Do not ask / Tanpa konfirmasi")
-                 ) -> None:
+def layer_delete(
+    layer_id: str,
+    bank: str | None = BankOption,
+    yes: bool = typer.Option(False, "--yes", help="Do not ask / Tanpa konfirmasi"),
+) -> None:
     """Delete a layer and its history / Hapus lapisan."""
     if not yes:
         typer.confirm(f"Delete / Hapus {layer_id}?", abort=True)
@@ -115,13 +143,17 @@ def import_cmd(
     source_layer: str | None = typer.Option(None, "--source-layer", help="Layer inside the file"),
     crs: str | None = typer.Option(None, "--crs", help="CRS of the data, e.g. EPSG:32748"),
     rename: list[str] | None = typer.Option(None, "--rename", help="OLD=NEW (repeatable)"),
-    types: list[str] | None = typer.Option(None, "--type", help="COLUMN=int|float|str|bool|date|datetime"),
+    types: list[str] | None = typer.Option(
+        None, "--type", help="COLUMN=int|float|str|bool|date|datetime"
+    ),
     mapping: Path | None = typer.Option(None, "--mapping", help="TOML/JSON mapping file"),
     key: str | None = typer.Option(None, "--key", help="Unique key column for versions"),
     lon: str | None = typer.Option(None, "--lon", help="CSV longitude column"),
     lat: str | None = typer.Option(None, "--lat", help="CSV latitude column"),
     wkt: str | None = typer.Option(None, "--wkt", help="CSV WKT column"),
-    encoding: str | None = typer.Option(None, "--encoding", help="Attribute encoding, e.g. latin-1"),
+    encoding: str | None = typer.Option(
+        None, "--encoding", help="Attribute encoding, e.g. latin-1"
+    ),
     on_invalid: str = typer.Option("repair", "--on-invalid", help="repair | reject"),
     geometry_type: str | None = typer.Option(None, "--geometry-type", help="Keep only this type"),
     append: bool = typer.Option(False, "--append", help="Add rows instead of replacing"),
@@ -141,9 +173,15 @@ def import_cmd(
     """Import a vector file, raster or OSM extract into the bank / Impor berkas ke bank data."""
     name = file.name.lower()
     meta = LayerMeta(
-        title_id=title_id, title_en=title_en, description_id=description_id,
-        description_en=description_en, theme=theme, source=str(file), licence=licence,
-        attribution=attribution, keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
+        title_id=title_id,
+        title_en=title_en,
+        description_id=description_id,
+        description_en=description_en,
+        theme=theme,
+        source=str(file),
+        licence=licence,
+        attribution=attribution,
+        keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
         update_frequency=update_frequency,
     )
     if file.suffix.lower() in RASTER_SUFFIXES:
@@ -159,23 +197,39 @@ def import_cmd(
     options: dict[str, Any] = load_mapping(mapping) if mapping else {}
     options.setdefault("rename", {}).update(_pairs(rename, "--rename"))
     options.setdefault("types", {}).update(_pairs(types, "--type"))
-    for opt, value in (("layer", source_layer), ("crs", crs), ("lon", lon), ("lat", lat),
-                       ("wkt", wkt), ("encoding", encoding), ("geometry_type", geometry_type)):
+    for opt, value in (
+        ("layer", source_layer),
+        ("crs", crs),
+        ("lon", lon),
+        ("lat", lat),
+        ("wkt", wkt),
+        ("encoding", encoding),
+        ("geometry_type", geometry_type),
+    ):
         if value is not None:
             options[opt] = value
     options.setdefault("on_invalid", on_invalid)
     frame, report = read_vector(file, **options)
     meta.source_crs = report.source_crs
     with use_bank(bank, create=True) as b:
-        version = b.write_layer(layer, frame, meta, key=key, author=author, message=message,
-                                mode="append" if append else "replace")
+        version = b.write_layer(
+            layer,
+            frame,
+            meta,
+            key=key,
+            author=author,
+            message=message,
+            mode="append" if append else "replace",
+        )
     result = {"layer": layer, "version": version.to_json(), "report": report.to_json()}
     if as_json:
         emit_json(result)
         return
-    console.print(f"{msg('imported')}: {file} → [bold]{layer}[/] v{version.version}: "
-                  f"{version.feature_count:,} {msg('features').split(' / ')[0]} "
-                  f"(+{version.added} ~{version.changed} -{version.removed})")
+    console.print(
+        f"{msg('imported')}: {file} → [bold]{layer}[/] v{version.version}: "
+        f"{version.feature_count:,} {msg('features').split(' / ')[0]} "
+        f"(+{version.added} ~{version.changed} -{version.removed})"
+    )
     _print_issues(report.to_json())
 
 
@@ -186,16 +240,28 @@ def _print_issues(report: dict[str, Any]) -> None:
     for col in ("kind", "row", "field", "message"):
         table.add_column(col)
     for issue in report["issues"][:20]:
-        table.add_row(issue["kind"], "" if issue["row"] is None else str(issue["row"]),
-                      issue["field"] or "", issue["message"])
+        table.add_row(
+            issue["kind"],
+            "" if issue["row"] is None else str(issue["row"]),
+            issue["field"] or "",
+            issue["message"],
+        )
     console.print(table)
     if len(report["issues"]) > 20:
-        console.print(f"… {len(report['issues']) - 20} more; counts: {report['counts']} "
-                      "(use --json for all)")
+        console.print(
+            f"… {len(report['issues']) - 20} more; counts: {report['counts']} (use --json for all)"
+        )
 
 
-def _import_osm(file: Path, prefix: str, bank: str | None, meta: LayerMeta, author: str | None,
-                message: str | None, as_json: bool) -> None:
+def _import_osm(
+    file: Path,
+    prefix: str,
+    bank: str | None,
+    meta: LayerMeta,
+    author: str | None,
+    message: str | None,
+    as_json: bool,
+) -> None:
     from tangguh.io.osm import read_osm
 
     layers, report = read_osm(file)
@@ -210,10 +276,15 @@ def _import_osm(file: Path, prefix: str, bank: str | None, meta: LayerMeta, auth
             layer_meta.licence = meta.licence or "ODbL-1.0"
             layer_meta.attribution = meta.attribution or "© OpenStreetMap contributors"
             if meta.theme == "other":
-                layer_meta.theme = {"buildings": "exposure", "roads": "mobility",
-                                    "amenities": "facilities", "waterways": "environment"}[kind]
-            version = b.write_layer(f"{prefix}_{kind}", frame, layer_meta, key="osm_id",
-                                    author=author, message=message)
+                layer_meta.theme = {
+                    "buildings": "exposure",
+                    "roads": "mobility",
+                    "amenities": "facilities",
+                    "waterways": "environment",
+                }[kind]
+            version = b.write_layer(
+                f"{prefix}_{kind}", frame, layer_meta, key="osm_id", author=author, message=message
+            )
             results[f"{prefix}_{kind}"] = version.to_json()
     _done({"layers": results, "report": report.to_json()}, as_json)
 
@@ -245,16 +316,21 @@ def export_cmd(
             if len(parts) != 4:
                 raise ValueError
         except ValueError:
-            raise InputError(f"bad --bbox {bbox!r}", where="--bbox",
-                             hint="give minx,miny,maxx,maxy in lon/lat, e.g. 106.8,-6.3,106.9,-6.1"
-                             ) from None
+            raise InputError(
+                f"bad --bbox {bbox!r}",
+                where="--bbox",
+                hint="give minx,miny,maxx,maxy in lon/lat, e.g. 106.8,-6.3,106.9,-6.1",
+            ) from None
         box = (parts[0], parts[1], parts[2], parts[3])
     with use_bank(bank) as b:
         frame = b.read_layer(layer_id, bbox=box, version=version)
         for col, value in _pairs(where, "--where").items():
             if col not in frame.columns:
-                raise InputError(f"layer {layer_id!r} has no column {col!r}", where="--where",
-                                 hint=f"columns: {[c for c in frame.columns if c != 'geometry']}")
+                raise InputError(
+                    f"layer {layer_id!r} has no column {col!r}",
+                    where="--where",
+                    hint=f"columns: {[c for c in frame.columns if c != 'geometry']}",
+                )
             frame = frame[frame[col].astype(str) == value]
     path = write_vector(frame, to)
     result = {"layer": layer_id, "path": str(path), "features": len(frame)}

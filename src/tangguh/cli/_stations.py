@@ -22,8 +22,11 @@ obs_app = typer.Typer(help="Observations / Data pengamatan", no_args_is_help=Tru
 @handle_errors
 def stations_import(
     file: Path,
-    kind: str = typer.Option(..., "--kind", help="river_gauge, rain_gauge, tide_gauge, "
-                             "pump_house, reservoir, well, air_quality, …"),
+    kind: str = typer.Option(
+        ...,
+        "--kind",
+        help="river_gauge, rain_gauge, tide_gauge, pump_house, reservoir, well, air_quality, …",
+    ),
     id_field: str = typer.Option(..., "--id-field", help="Column with a unique station id"),
     name_field: str | None = typer.Option(None, "--name-field"),
     river_field: str | None = typer.Option(None, "--river-field"),
@@ -37,17 +40,23 @@ def stations_import(
     frame, report = read_vector(file)
     for col in (id_field, name_field, river_field):
         if col is not None and col not in frame.columns:
-            raise InputError(f"no column {col!r}", where=str(file),
-                             hint=f"columns: {[c for c in frame.columns if c != 'geometry']}")
+            raise InputError(
+                f"no column {col!r}",
+                where=str(file),
+                hint=f"columns: {[c for c in frame.columns if c != 'geometry']}",
+            )
     pts = frame.geometry.representative_point()
-    stations = pd.DataFrame({
-        "station_id": prefix + frame[id_field].astype(str),
-        "name": frame[name_field] if name_field else None,
-        "kind": kind,
-        "lon": pts.x, "lat": pts.y,
-        "river": frame[river_field] if river_field else None,
-        "source": str(file),
-    })
+    stations = pd.DataFrame(
+        {
+            "station_id": prefix + frame[id_field].astype(str),
+            "name": frame[name_field] if name_field else None,
+            "kind": kind,
+            "lon": pts.x,
+            "lat": pts.y,
+            "river": frame[river_field] if river_field else None,
+            "source": str(file),
+        }
+    )
     attrs = frame.drop(columns=[c for c in (id_field, name_field, river_field, "geometry") if c])
     stations["attributes"] = attrs.astype(object).where(attrs.notna(), None).to_dict("records")
     flagged = [i.to_json() for i in report.issues if i.kind == "null_island"]
@@ -62,8 +71,11 @@ def stations_import(
 
 @stations_app.command("list")
 @handle_errors
-def stations_list(kind: str | None = typer.Option(None, "--kind"), bank: str | None = BankOption,
-                  as_json: bool = JsonOption) -> None:
+def stations_list(
+    kind: str | None = typer.Option(None, "--kind"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
     """List stations / Daftar stasiun."""
     with use_bank(bank) as b:
         frame = b.stations(kind=kind)
@@ -83,8 +95,9 @@ def _column_map(values: list[str] | None) -> dict[str, str]:
     out = {}
     for item in values or []:
         if "=" not in item:
-            raise InputError(f"--column expects 'CSV COLUMN=station_id', got {item!r}",
-                             where="--column")
+            raise InputError(
+                f"--column expects 'CSV COLUMN=station_id', got {item!r}", where="--column"
+            )
         col, sid = item.rsplit("=", 1)
         out[col] = sid
     return out
@@ -95,7 +108,9 @@ def _column_map(values: list[str] | None) -> dict[str, str]:
 def obs_import(
     file: Path,
     time_column: str = typer.Option(..., "--time-column"),
-    tz: str | None = typer.Option(None, "--tz", help="Zone of times without one, e.g. Asia/Jakarta"),
+    tz: str | None = typer.Option(
+        None, "--tz", help="Zone of times without one, e.g. Asia/Jakarta"
+    ),
     column: list[str] | None = typer.Option(None, "--column", help="'CSV COLUMN=station_id'"),
     station_column: str | None = typer.Option(None, "--station-column"),
     value_column: str | None = typer.Option(None, "--value-column"),
@@ -107,13 +122,24 @@ def obs_import(
     """Import a time-series CSV (long or wide) / Impor deret waktu."""
     from tangguh.io.observations import observations_from_csv
 
-    obs = observations_from_csv(file, time_column=time_column, tz=tz, columns=_column_map(column),
-                                station_column=station_column, value_column=value_column,
-                                parameter=parameter, unit=unit)
+    obs = observations_from_csv(
+        file,
+        time_column=time_column,
+        tz=tz,
+        columns=_column_map(column),
+        station_column=station_column,
+        value_column=value_column,
+        parameter=parameter,
+        unit=unit,
+    )
     with use_bank(bank) as b:
         n = b.write_observations(obs)
-    result = {"observations": n, "stations": sorted(obs["station_id"].unique()),
-              "start": obs["t"].min().isoformat(), "end": obs["t"].max().isoformat()}
+    result = {
+        "observations": n,
+        "stations": sorted(obs["station_id"].unique()),
+        "start": obs["t"].min().isoformat(),
+        "end": obs["t"].max().isoformat(),
+    }
     if as_json:
         emit_json(result)
     else:
@@ -124,10 +150,16 @@ def obs_import(
 @handle_errors
 def obs_query(
     station_id: str,
-    start: datetime | None = typer.Option(None, "--start", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M",
-                                          "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
-    end: datetime | None = typer.Option(None, "--end", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M",
-                                        "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"]),
+    start: datetime | None = typer.Option(
+        None,
+        "--start",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+    ),
+    end: datetime | None = typer.Option(
+        None,
+        "--end",
+        formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M%z"],
+    ),
     tz: str = typer.Option("Asia/Jakarta", "--tz", help="Zone of --start/--end without one"),
     parameter: str | None = typer.Option(None, "--parameter"),
     bank: str | None = BankOption,
@@ -149,9 +181,11 @@ def obs_query(
     table = Table(title=f"{station_id} ({len(frame)})")
     for col in ("t", "parameter", "value", "unit", "quality"):
         table.add_column(col)
-    for rec in frame.tail(50).itertuples(index=False):
-        table.add_row(rec.t.isoformat(), rec.parameter, f"{rec.value:g}", rec.unit or "",
-                      rec.quality or "")
+    for rec in frame.tail(50).to_dict("records"):
+        table.add_row(
+            rec["t"].isoformat(), str(rec["parameter"]), f"{rec['value']:g}",
+            str(rec["unit"] or ""), str(rec["quality"] or ""),
+        )
     console.print(table)
 
 

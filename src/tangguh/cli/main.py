@@ -27,8 +27,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Show the version"),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version"
+    ),
 ) -> None:
     """Tangguh command line."""
 
@@ -39,8 +40,12 @@ app.command("export")(_layers.export_cmd)
 app.add_typer(_layers.layer_app, name="layer")
 app.add_typer(_layers.db_app, name="db")
 
-for _module in ("tangguh.cli._demo", "tangguh.cli._admin", "tangguh.cli._fetch",
-                "tangguh.cli._stations"):
+for _module in (
+    "tangguh.cli._demo",
+    "tangguh.cli._admin",
+    "tangguh.cli._fetch",
+    "tangguh.cli._stations",
+):
     try:
         __import__(_module, fromlist=["register"]).register(app)
     except ModuleNotFoundError as exc:  # pragma: no cover - during development only

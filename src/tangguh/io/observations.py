@@ -15,16 +15,23 @@ __all__ = ["observations_from_csv"]
 
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
-        raise ImportError_(f"file {path} does not exist", where=str(path),
-                           hint="check the path and its spelling")
+        raise ImportError_(
+            f"file {path} does not exist", where=str(path), hint="check the path and its spelling"
+        )
     try:
         return pd.read_csv(path, encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ImportError_(f"the file is not UTF-8 ({exc.reason} at byte {exc.start})",
-                           where=str(path), hint="convert it to UTF-8") from exc
+        raise ImportError_(
+            f"the file is not UTF-8 ({exc.reason} at byte {exc.start})",
+            where=str(path),
+            hint="convert it to UTF-8",
+        ) from exc
     except pd.errors.ParserError as exc:
-        raise ImportError_(f"cannot parse the CSV: {exc}", where=str(path),
-                           hint="check quoting and the number of columns per line") from exc
+        raise ImportError_(
+            f"cannot parse the CSV: {exc}",
+            where=str(path),
+            hint="check quoting and the number of columns per line",
+        ) from exc
 
 
 def _times(raw: pd.Series, tz: str | None, path: Path, column: str) -> pd.Series:
@@ -32,13 +39,18 @@ def _times(raw: pd.Series, tz: str | None, path: Path, column: str) -> pd.Series
     bad = np.flatnonzero(t.isna().to_numpy())
     if len(bad):
         line = int(bad[0]) + 2
-        raise ImportError_(f"unreadable time {raw.iloc[bad[0]]!r} ({len(bad)} rows in all)",
-                           where=f"{path}, line {line}, field {column}",
-                           hint="use ISO 8601, e.g. 2024-02-01 07:00 or 2024-02-01T07:00+07:00")
+        raise ImportError_(
+            f"unreadable time {raw.iloc[bad[0]]!r} ({len(bad)} rows in all)",
+            where=f"{path}, line {line}, field {column}",
+            hint="use ISO 8601, e.g. 2024-02-01 07:00 or 2024-02-01T07:00+07:00",
+        )
     if t.dt.tz is None:
         if tz is None:
-            raise ImportError_("the times have no time zone", where=f"{path}, field {column}",
-                               hint="pass --tz Asia/Jakarta (WIB) or the zone of the data")
+            raise ImportError_(
+                "the times have no time zone",
+                where=f"{path}, field {column}",
+                hint="pass --tz Asia/Jakarta (WIB) or the zone of the data",
+            )
         t = t.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
     return t
 
@@ -66,38 +78,66 @@ def observations_from_csv(
     path = Path(path)
     frame = _read(path)
     if time_column not in frame.columns:
-        raise ImportError_(f"no time column {time_column!r}", where=str(path),
-                           hint=f"columns are {list(frame.columns)}")
+        raise ImportError_(
+            f"no time column {time_column!r}",
+            where=str(path),
+            hint=f"columns are {list(frame.columns)}",
+        )
     t = _times(frame[time_column], tz, path, time_column)
     if columns:
         missing = [c for c in columns if c not in frame.columns]
         if missing:
-            raise ImportError_(f"no column(s) {missing}", where=str(path),
-                               hint=f"columns are {list(frame.columns)}")
-        parts = [pd.DataFrame({"station_id": sid, "t": t, "raw": frame[col], "col": col})
-                 for col, sid in columns.items()]
+            raise ImportError_(
+                f"no column(s) {missing}",
+                where=str(path),
+                hint=f"columns are {list(frame.columns)}",
+            )
+        parts = [
+            pd.DataFrame({"station_id": sid, "t": t, "raw": frame[col], "col": col})
+            for col, sid in columns.items()
+        ]
         long = pd.concat(parts, ignore_index=True)
         lines = np.tile(np.arange(len(frame)) + 2, len(columns))
     elif station_column and value_column:
         for col in (station_column, value_column):
             if col not in frame.columns:
-                raise ImportError_(f"no column {col!r}", where=str(path),
-                                   hint=f"columns are {list(frame.columns)}")
-        long = pd.DataFrame({"station_id": frame[station_column].astype(str), "t": t,
-                             "raw": frame[value_column], "col": value_column})
+                raise ImportError_(
+                    f"no column {col!r}", where=str(path), hint=f"columns are {list(frame.columns)}"
+                )
+        long = pd.DataFrame(
+            {
+                "station_id": frame[station_column].astype(str),
+                "t": t,
+                "raw": frame[value_column],
+                "col": value_column,
+            }
+        )
         lines = np.arange(len(frame)) + 2
     else:
-        raise ImportError_("say which columns hold values", where=str(path),
-                           hint="wide files: --column 'Katulampa (air)=katulampa'; long files: "
-                           "--station-column and --value-column")
+        raise ImportError_(
+            "say which columns hold values",
+            where=str(path),
+            hint="wide files: --column 'Katulampa (air)=katulampa'; long files: "
+            "--station-column and --value-column",
+        )
     value = pd.to_numeric(long["raw"], errors="coerce")
     bad = np.flatnonzero((value.isna() & long["raw"].notna()).to_numpy())
     if len(bad):
         i = int(bad[0])
-        raise ImportError_(f"value {long['raw'].iloc[i]!r} is not a number ({len(bad)} in all)",
-                           where=f"{path}, line {lines[i]}, field {long['col'].iloc[i]}",
-                           hint="fix or blank those cells")
-    out = pd.DataFrame({"station_id": long["station_id"], "parameter": parameter, "t": long["t"],
-                        "value": value, "unit": unit, "quality": "good",
-                        "source": source or path.name})
+        raise ImportError_(
+            f"value {long['raw'].iloc[i]!r} is not a number ({len(bad)} in all)",
+            where=f"{path}, line {lines[i]}, field {long['col'].iloc[i]}",
+            hint="fix or blank those cells",
+        )
+    out = pd.DataFrame(
+        {
+            "station_id": long["station_id"],
+            "parameter": parameter,
+            "t": long["t"],
+            "value": value,
+            "unit": unit,
+            "quality": "good",
+            "source": source or path.name,
+        }
+    )
     return out[out["value"].notna()].reset_index(drop=True)
