@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import geopandas as gpd
@@ -34,6 +34,8 @@ def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
     frame = _frame()
     frame["observed"] = pd.to_datetime(["2024-01-01T07:00+07:00"] * 5)
     frame["tags"] = [{"rw": i} for i in range(5)]
+    frame["day"] = [date(2024, 2, i + 1) for i in range(5)]
+    frame["at"] = [time(7, i) for i in range(5)]
     frame.loc[2, "name"] = None
     meta = LayerMeta(
         title_id="Batas RW",
@@ -52,6 +54,7 @@ def test_write_and_read_round_trip_keeps_values_and_types(bank: Bank) -> None:
     assert back["name"].isna().tolist() == [False, False, True, False, False]
     assert back["observed"].iloc[0] == pd.Timestamp("2024-01-01T00:00Z")
     assert back["tags"].iloc[3] == {"rw": 3}
+    assert back["day"].iloc[1] == date(2024, 2, 2) and back["at"].iloc[4] == time(7, 4)
     assert shapely.equals(back.geometry.to_numpy(), frame.geometry.to_numpy()).all()
     info = bank.layer("rw")
     assert (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -20,6 +21,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "bool": ("BOOLEAN", "BOOLEAN"),
     "datetime": ("DATETIME", "TIMESTAMPTZ"),
     "date": ("DATE", "DATE"),
+    "time": ("TEXT", "TIME"),
     "str": ("TEXT", "TEXT"),
     "json": ("TEXT", "JSONB"),
 }
@@ -42,8 +44,12 @@ def _kind(series: pd.Series) -> str:
             return "json"
         if isinstance(first, bool | np.bool_):
             return "bool"
-        if hasattr(first, "isoformat") and not isinstance(first, str):
-            return "datetime" if hasattr(first, "hour") else "date"
+        if isinstance(first, dt.datetime):
+            return "datetime"
+        if isinstance(first, dt.date):
+            return "date"
+        if isinstance(first, dt.time):
+            return "time"
     return "str"
 
 
@@ -75,6 +81,8 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
             text = stamps.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             return [None if pd.isna(v) else v for v in text]
         return [None if pd.isna(v) else v.to_pydatetime() for v in stamps]
+    if kind == "time":
+        return [None if v is None or pd.isna(v) else v.isoformat() for v in series]
     if kind == "date":
         return [None if pd.isna(v) else str(v)[:10] for v in series]
     mask = series.isna().to_numpy()
@@ -117,6 +125,10 @@ def restore_dtypes(frame: pd.DataFrame, kinds: list[tuple[str, str]]) -> pd.Data
             )
         elif kind == "datetime":
             frame[name] = pd.to_datetime(col, utc=True, format="ISO8601")
+        elif kind == "time":
+            frame[name] = col.map(lambda v: dt.time.fromisoformat(v) if isinstance(v, str) else v)
+        elif kind == "date":
+            frame[name] = col.map(lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v)
         elif kind == "json":
             frame[name] = col.map(lambda v: json.loads(v) if isinstance(v, str) else v)
     return frame
