@@ -12,7 +12,6 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tangguh.bank import Bank, open_bank, resolve_bank_url
 from tangguh.errors import TangguhError, exit_code_for
@@ -25,7 +24,7 @@ __all__ = [
     "err_console",
     "handle_errors",
     "msg",
-    "progress_bar",
+    "status",
     "use_bank",
 ]
 
@@ -113,22 +112,10 @@ def use_bank(url: str | None, *, create: bool = False) -> Iterator[Bank]:
 
 
 @contextmanager
-def progress_bar(description: str, total: int | None = None) -> Iterator[Callable[..., None]]:
-    """A Rich progress bar on stderr; yields ``advance(n=1, description=None)``."""
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as progress:
-        task = progress.add_task(description, total=total)
-
-        def advance(n: int = 1, description: str | None = None) -> None:
-            progress.update(
-                task, advance=n, description=description or progress.tasks[0].description
-            )
-
-        yield advance
+def status(text: str) -> Iterator[None]:
+    """A spinner with ``text`` on stderr while a long step runs (only on a terminal)."""
+    if not err_console.is_terminal:
+        yield
+        return
+    with err_console.status(text):
+        yield

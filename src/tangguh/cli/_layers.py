@@ -16,6 +16,7 @@ from tangguh.cli._common import (
     emit_json,
     handle_errors,
     msg,
+    status,
     use_bank,
 )
 from tangguh.errors import InputError
@@ -209,9 +210,10 @@ def import_cmd(
         if value is not None:
             options[opt] = value
     options.setdefault("on_invalid", on_invalid)
-    frame, report = read_vector(file, **options)
+    with status(f"reading / membaca {file.name}"):
+        frame, report = read_vector(file, **options)
     meta.source_crs = report.source_crs
-    with use_bank(bank, create=True) as b:
+    with use_bank(bank, create=True) as b, status(f"writing / menulis {len(frame):,} → {layer}"):
         version = b.write_layer(
             layer,
             frame,
@@ -264,7 +266,8 @@ def _import_osm(
 ) -> None:
     from tangguh.io.osm import read_osm
 
-    layers, report = read_osm(file)
+    with status(f"reading OSM / membaca OSM {file.name}"):
+        layers, report = read_osm(file)
     results = {}
     with use_bank(bank, create=True) as b, b.transaction():
         for kind, frame in layers.items():

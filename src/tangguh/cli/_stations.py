@@ -183,8 +183,11 @@ def obs_query(
         table.add_column(col)
     for rec in frame.tail(50).to_dict("records"):
         table.add_row(
-            rec["t"].isoformat(), str(rec["parameter"]), f"{rec['value']:g}",
-            str(rec["unit"] or ""), str(rec["quality"] or ""),
+            rec["t"].isoformat(),
+            str(rec["parameter"]),
+            f"{rec['value']:g}",
+            str(rec["unit"] or ""),
+            str(rec["quality"] or ""),
         )
     console.print(table)
 
