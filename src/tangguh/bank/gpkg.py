@@ -330,14 +330,22 @@ class GpkgBank(SqlBank):
             fid_list = [int(f) for f in fids]
         blobs, bounds = _gpkgblob.encode(frame.geometry.to_numpy())
         columns = [to_db_values(frame[name], kind, dialect="sqlite") for name, kind in kinds]
-        names = ", ".join(["fid", "geom", *(_q(n) for n, _ in kinds), "tg_version"])
-        marks = ", ".join("?" * (len(kinds) + 3))
         trigger = _q(f"rtree_{layer_id}_geom_insert")
         raw.execute(f"DROP TRIGGER {trigger}")
-        raw.executemany(
-            f"INSERT INTO {_q(layer_id)} ({names}) VALUES ({marks})",
-            zip(fid_list, blobs, *columns, [version] * n, strict=True),
+        main_max = raw.execute(f"SELECT max(fid) FROM {_q(layer_id)}").fetchone()[0] or 0
+        # New rows numbered right after the table's last fid: let SQLite number them
+        # (INTEGER PRIMARY KEY = max + 1), which saves binding a value per row.
+        auto_fid = fids is None and fid_list[0] == int(main_max) + 1
+        names = ", ".join(
+            [*([] if auto_fid else ["fid"]), "geom", *(_q(c) for c, _ in kinds), "tg_version"]
         )
+        marks = ", ".join(["?"] * (len(kinds) + (1 if auto_fid else 2)) + [str(int(version))])
+        rows = (
+            zip(blobs, *columns, strict=True)
+            if auto_fid
+            else zip(fid_list, blobs, *columns, strict=True)
+        )
+        raw.executemany(f"INSERT INTO {_q(layer_id)} ({names}) VALUES ({marks})", rows)
         ok = ~np.isnan(bounds[:, 0])
         fid_arr = np.asarray(fid_list, dtype=np.int64)
         rtree = f"rtree_{layer_id}_geom"
