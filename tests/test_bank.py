@@ -303,7 +303,7 @@ def test_old_schema_needs_upgrade(bank_url: str) -> None:
     old = open_bank(bank_url)
     with pytest.raises(BankVersionError, match="db upgrade"):
         old.layers()
-    assert old.upgrade() == [2]
-    assert old.schema_version() == 2
+    assert old.upgrade() == [2, 3]
+    assert old.schema_version() == 3
     assert len(old.read_layer("kept")) == 2
     old.close()

@@ -12,7 +12,7 @@ import pandas as pd
 
 from tangguh.errors import InputError
 
-__all__ = ["KINDS", "column_kinds", "restore_dtypes", "to_db_values"]
+__all__ = ["KINDS", "column_kinds", "plain_list", "restore_dtypes", "to_db_values"]
 
 #: Tangguh column kinds -> (GeoPackage type, PostgreSQL type)
 KINDS: dict[str, tuple[str, str]] = {
@@ -107,6 +107,19 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
         return out_f
     # bool
     return [None if m else bool(v) for v, m in zip(series.to_numpy(object), mask, strict=True)]
+
+
+def plain_list(series: pd.Series) -> list[Any]:
+    """Python values of a column for a DB-API driver, missing values as None (fast paths)."""
+    mask = series.isna().to_numpy()
+    if series.dtype.kind == "f":
+        out: list[Any] = series.to_numpy(np.float64).tolist()
+    else:
+        out = series.to_numpy(dtype=object).tolist()
+    if mask.any():
+        for i in np.flatnonzero(mask):
+            out[i] = None
+    return out
 
 
 def restore_dtypes(frame: pd.DataFrame, kinds: list[tuple[str, str]]) -> pd.DataFrame:

@@ -830,7 +830,7 @@ class SqlBank(Bank):
             {
                 "station_id": observations["station_id"].astype(str).to_numpy(),
                 "parameter": observations["parameter"].astype(str).to_numpy(),
-                "t": t.dt.tz_convert("UTC").to_numpy(),
+                "t": t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"),
                 "value": pd.to_numeric(observations["value"], errors="coerce").to_numpy(float),
             }
         )
@@ -877,7 +877,7 @@ class SqlBank(Bank):
         query = (
             select(c.station_id, c.parameter, c.t, c.value, c.unit, c.quality, c.source)
             .where(and_(*conds))
-            .order_by(c.parameter, c.t)
+            .order_by(c.t, c.parameter)
         )
         with self._read() as conn:
             rows = conn.execute(query).all()
@@ -885,7 +885,7 @@ class SqlBank(Bank):
             rows, columns=["station_id", "parameter", "t", "value", "unit", "quality", "source"]
         )
         frame["t"] = pd.to_datetime(frame["t"], utc=True)
-        return frame.sort_values(["t", "parameter"], kind="stable").reset_index(drop=True)
+        return frame
 
     # -- admin attributes ---------------------------------------------------------------------
     def write_admin_attributes(self, rows: pd.DataFrame) -> int:

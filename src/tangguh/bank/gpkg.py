@@ -20,10 +20,9 @@ import numpy as np
 import pandas as pd
 import shapely
 from sqlalchemy import Connection, create_engine, event
-from sqlalchemy.pool import NullPool
 
 from tangguh.bank import _gpkgblob
-from tangguh.bank._columns import KINDS, to_db_values
+from tangguh.bank._columns import KINDS, plain_list, to_db_values
 from tangguh.bank._rtree import bulk_load
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
@@ -148,7 +147,7 @@ class GpkgBank(SqlBank):
                         hint="give a .gpkg path",
                     )
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{self.path}", poolclass=NullPool)
+        engine = create_engine(f"sqlite:///{self.path}", pool_size=2, max_overflow=8)
 
         @event.listens_for(engine, "connect")
         def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
@@ -489,13 +488,10 @@ class GpkgBank(SqlBank):
             "INSERT OR REPLACE INTO tg_observation (station_id, parameter, t, value, unit, "
             "quality, source) VALUES (?, ?, ?, ?, ?, ?, ?)",
             zip(
-                obs["station_id"].tolist(),
-                obs["parameter"].tolist(),
+                *(plain_list(obs[c]) for c in ("station_id", "parameter")),
                 micros,
-                [None if np.isnan(v) else v for v in obs["value"].tolist()],
-                obs["unit"].tolist(),
-                obs["quality"].tolist(),
-                obs["source"].tolist(),
+                plain_list(obs["value"]),
+                *(plain_list(obs[c]) for c in ("unit", "quality", "source")),
                 strict=True,
             ),
         )

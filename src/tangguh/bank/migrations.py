@@ -37,7 +37,21 @@ def _v2_sources(conn: Connection) -> None:
     conn.execute(text("CREATE INDEX IF NOT EXISTS ix_tg_station_kind ON tg_station (kind)"))
 
 
+def _v3_observation_time_index(conn: Connection) -> None:
+    """Range queries over all parameters of a station: index (station_id, t).
+
+    The primary key (station_id, parameter, t) serves queries for one parameter; without
+    a parameter filter SQLite would scan every reading of the station.
+    """
+    conn.execute(
+        text(
+            "CREATE INDEX IF NOT EXISTS ix_tg_observation_station_t ON tg_observation (station_id, t)"
+        )
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
+    (3, _v3_observation_time_index),
 ]

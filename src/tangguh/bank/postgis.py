@@ -24,7 +24,7 @@ import shapely
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from tangguh.bank._columns import KINDS, to_db_values
+from tangguh.bank._columns import KINDS, plain_list, to_db_values
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
 
@@ -294,16 +294,13 @@ class PostgisBank(SqlBank):
             "ON COMMIT DROP"
         )
         stamps = np.datetime_as_string(obs["t"].to_numpy("datetime64[us]"), unit="us")
-        values = [None if np.isnan(v) else v for v in obs["value"].tolist()]
         with raw.cursor() as cur, cur.copy("COPY _tg_obs FROM STDIN") as copy:
             for row in zip(
-                obs["station_id"].tolist(),
-                obs["parameter"].tolist(),
+                plain_list(obs["station_id"]),
+                plain_list(obs["parameter"]),
                 (s + "+00" for s in stamps),
-                values,
-                obs["unit"].tolist(),
-                obs["quality"].tolist(),
-                obs["source"].tolist(),
+                plain_list(obs["value"]),
+                *(plain_list(obs[c]) for c in ("unit", "quality", "source")),
                 strict=True,
             ):
                 copy.write_row(row)
