@@ -22,7 +22,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from sqlalchemy import Connection, Engine, and_, delete, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, inspect, select, text, update
 
 from tangguh import __version__
 from tangguh.bank import _schema as S
@@ -860,9 +860,9 @@ class SqlBank(Bank):
         end: datetime | pd.Timestamp | None = None,
         parameter: str | None = None,
     ) -> pd.DataFrame:
-        c = S.tg_observation.c
-        conds = [c.station_id == station_id]
-        for bound, op in ((start, "ge"), (end, "lt")):
+        conds = ["station_id = :station"]
+        params: dict[str, Any] = {"station": station_id}
+        for bound, name, op in ((start, "start", ">="), (end, "end", "<")):
             if bound is None:
                 continue
             stamp = pd.Timestamp(bound)
@@ -871,20 +871,27 @@ class SqlBank(Bank):
                     "time bound without a time zone", hint="give e.g. 2024-02-01T00:00+07:00"
                 )
             value = stamp.to_pydatetime()
-            conds.append(c.t >= value if op == "ge" else c.t < value)
+            params[name] = value if self.dialect == "postgresql" else S.to_micros(value)
+            conds.append(f"t {op} :{name}")
         if parameter is not None:
-            conds.append(c.parameter == parameter)
-        query = (
-            select(c.station_id, c.parameter, c.t, c.value, c.unit, c.quality, c.source)
-            .where(and_(*conds))
-            .order_by(c.t, c.parameter)
+            conds.append("parameter = :parameter")
+            params["parameter"] = parameter
+        # Plain SQL and one vectorised time conversion: per-row type processing would
+        # dominate a query returning thousands of readings.
+        query = text(
+            "SELECT station_id, parameter, t, value, unit, quality, source FROM tg_observation "
+            f"WHERE {' AND '.join(conds)} ORDER BY t, parameter"
         )
+        names = ["station_id", "parameter", "t", "value", "unit", "quality", "source"]
         with self._read() as conn:
-            rows = conn.execute(query).all()
-        frame = pd.DataFrame(
-            rows, columns=["station_id", "parameter", "t", "value", "unit", "quality", "source"]
-        )
-        frame["t"] = pd.to_datetime(frame["t"], utc=True)
+            rows = conn.execute(query, params).all()
+        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+        frame = pd.DataFrame({n: list(col) for n, col in zip(names, columns, strict=True)})
+        if self.dialect == "postgresql":
+            frame["t"] = pd.to_datetime(frame["t"], utc=True)
+        else:
+            frame["t"] = pd.to_datetime(frame["t"].astype("int64"), unit="us", utc=True)
+        frame["value"] = frame["value"].astype("float64")
         return frame
 
     # -- admin attributes ---------------------------------------------------------------------

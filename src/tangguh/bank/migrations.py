@@ -45,7 +45,8 @@ def _v3_observation_time_index(conn: Connection) -> None:
     """
     conn.execute(
         text(
-            "CREATE INDEX IF NOT EXISTS ix_tg_observation_station_t ON tg_observation (station_id, t)"
+            "CREATE INDEX IF NOT EXISTS ix_tg_observation_station_t "
+            "ON tg_observation (station_id, t)"
         )
     )
 
