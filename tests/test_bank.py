@@ -307,3 +307,32 @@ def test_old_schema_needs_upgrade(bank_url: str) -> None:
     assert old.schema_version() == 3
     assert len(old.read_layer("kept")) == 2
     old.close()
+
+
+def test_bulk_loaded_spatial_index_is_valid(tmp_path: Path) -> None:
+    """The R-tree written node by node passes SQLite's own check and answers like GDAL."""
+    import sqlite3
+
+    import pyogrio
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(106.7, 107.0, 20_000)
+    y = rng.uniform(-6.4, -6.1, 20_000)
+    frame = gpd.GeoDataFrame(
+        {"i": np.arange(20_000)}, geometry=shapely.box(x, y, x + 1e-3, y + 1e-3), crs="EPSG:4326"
+    )
+    path = tmp_path / "idx.gpkg"
+    with open_bank(path) as bank:
+        bank.write_layer("boxes", frame)
+        info = bank.layer("boxes")
+        ours = bank.read_layer("boxes", bbox=(106.8, -6.3, 106.81, -6.29))
+    con = sqlite3.connect(path)
+    assert con.execute("SELECT rtreecheck('rtree_boxes_geom')").fetchone()[0] == "ok"
+    con.close()
+    expected = shapely.intersects(
+        frame.geometry.to_numpy(), shapely.box(106.8, -6.3, 106.81, -6.29)
+    )
+    assert sorted(ours["i"]) == sorted(frame.loc[expected, "i"])
+    gdal = pyogrio.read_dataframe(path, layer="boxes", bbox=(106.8, -6.3, 106.81, -6.29))
+    assert sorted(gdal["i"]) == sorted(ours["i"])
+    assert info.bbox == pytest.approx(tuple(frame.total_bounds), abs=1e-5)

@@ -447,6 +447,10 @@ def test_full_city() -> None:
     assert s["layers"]["rivers"] == 6 and s["stations"]["river_gauge"] == 18
     for lid, frame in full.layers.items():
         assert shapely.is_valid(frame.geometry.values).all(), lid
+    per_rw = full.layers["buildings"].groupby("unit_id").size()
+    admin_pop = full.layers["admin_units"].set_index("unit_id").loc[per_rw.index, "population"]
+    assert len(per_rw) == 2700
+    assert np.corrcoef(per_rw.to_numpy(), admin_pop.to_numpy())[0, 1] > 0.8
     admin = full.layers["admin_units"]
     for level in LEVELS[1:]:
         assert shapely.coverage_is_valid(admin.loc[admin["level"] == level, "geometry"].values)

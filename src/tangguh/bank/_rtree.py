@@ -18,9 +18,11 @@ import sqlite3
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["bulk_load"]
+__all__ = ["CELL_DTYPE", "bulk_load"]
 
-_CELL = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
+#: One R*Tree cell: id (rowid or child node), then minx, maxx, miny, maxy (big-endian).
+CELL_DTYPE = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
+_CELL = CELL_DTYPE
 
 
 def _round_out(

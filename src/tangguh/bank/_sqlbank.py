@@ -404,7 +404,9 @@ class SqlBank(Bank):
                 else:
                     values["extra"] = extra
                 conn.execute(update(S.tg_layer).where(S.tg_layer.c.id == layer_id).values(**values))
-            count, bbox = self._extent(conn, layer_id)
+            previous = 0 if row is None else int(row["feature_count"])
+            count = previous + added - removed
+            bbox = self._extent(conn, layer_id)
             conn.execute(
                 update(S.tg_layer)
                 .where(S.tg_layer.c.id == layer_id)
@@ -645,9 +647,8 @@ class SqlBank(Bank):
     ) -> gpd.GeoDataFrame: ...
 
     @abstractmethod
-    def _extent(
-        self, conn: Connection, layer_id: str
-    ) -> tuple[int, tuple[float, float, float, float] | None]: ...
+    def _extent(self, conn: Connection, layer_id: str) -> tuple[float, float, float, float] | None:
+        """The bbox of the layer's current rows (None when it has no geometry)."""
 
     @abstractmethod
     def _drop_feature_tables(self, conn: Connection, layer_id: str) -> None: ...

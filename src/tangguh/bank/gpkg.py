@@ -23,6 +23,7 @@ from sqlalchemy import Connection, create_engine, event
 
 from tangguh.bank import _gpkgblob
 from tangguh.bank._columns import KINDS, plain_list, to_db_values
+from tangguh.bank._rtree import CELL_DTYPE as _CELL_DTYPE
 from tangguh.bank._rtree import bulk_load
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
@@ -439,20 +440,29 @@ class GpkgBank(SqlBank):
         geoms = _gpkgblob.decode(frame.pop("geom").tolist())
         if version is not None and bbox is not None and len(frame):
             keep = shapely.intersects(geoms, shapely.box(*bbox))
-            keep |= shapely.is_missing(geoms) & False
             frame, geoms = frame[keep].reset_index(drop=True), geoms[keep]
         return self._decorate(frame, kinds, geoms, with_fid=with_fid)
 
-    def _extent(
-        self, conn: Connection, layer_id: str
-    ) -> tuple[int, tuple[float, float, float, float] | None]:
+    def _extent(self, conn: Connection, layer_id: str) -> tuple[float, float, float, float] | None:
+        """The layer's bbox from the R-tree's root node: its cells cover the whole tree.
+
+        O(1) instead of a scan; float32 coordinates rounded outwards, as in the index.
+        """
         raw = self._raw(conn)
-        count = raw.execute(f"SELECT count(*) FROM {_q(layer_id)}").fetchone()[0]
-        row = raw.execute(
-            f"SELECT min(minx), min(miny), max(maxx), max(maxy) FROM {_q(f'rtree_{layer_id}_geom')}"
+        node = raw.execute(
+            f"SELECT data FROM {_q(f'rtree_{layer_id}_geom_node')} WHERE nodeno = 1"
         ).fetchone()
-        bbox = None if row[0] is None else (row[0], row[1], row[2], row[3])
-        return int(count), bbox
+        count = int.from_bytes(node[0][2:4], "big") if node else 0
+        if count == 0:
+            return None
+        cells = np.frombuffer(node[0], dtype=_CELL_DTYPE, count=count, offset=4)
+        box = cells["box"].astype(np.float64)
+        return (
+            float(box[:, 0].min()),
+            float(box[:, 2].min()),
+            float(box[:, 1].max()),
+            float(box[:, 3].max()),
+        )
 
     def _sync_catalogue(self, conn: Connection, layer_id: str) -> None:
         raw = self._raw(conn)

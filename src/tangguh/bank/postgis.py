@@ -268,19 +268,15 @@ class PostgisBank(SqlBank):
         geoms = shapely.from_wkb(wkb.to_numpy(object))
         return self._decorate(frame, kinds, geoms, with_fid=with_fid)
 
-    def _extent(
-        self, conn: Connection, layer_id: str
-    ) -> tuple[int, tuple[float, float, float, float] | None]:
+    def _extent(self, conn: Connection, layer_id: str) -> tuple[float, float, float, float] | None:
         raw = self._raw(conn)
         row = raw.execute(
-            f"SELECT (SELECT count(*) FROM {_q(layer_id)}), ST_XMin(e), ST_YMin(e), "
-            f"ST_XMax(e), ST_YMax(e) FROM (SELECT ST_Extent(geom) AS e FROM "
-            f"{_q(layer_id)}) s"
+            f"SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM "
+            f"(SELECT ST_Extent(geom) AS e FROM {_q(layer_id)}) s"
         ).fetchone()
-        if row is None:
-            return 0, None
-        bbox = None if row[1] is None else (row[1], row[2], row[3], row[4])
-        return int(row[0]), bbox
+        if row is None or row[0] is None:
+            return None
+        return (row[0], row[1], row[2], row[3])
 
     def _drop_feature_tables(self, conn: Connection, layer_id: str) -> None:
         raw = self._raw(conn)

@@ -4,7 +4,7 @@ Buildings are small rectangles placed on a fine lattice so that they never overl
 the RW polygons, the roads and the rivers are burnt into a raster
 (:func:`rasterio.features.rasterize`); a lattice cell can hold a building when it and
 its eight neighbours lie in the same RW and touch no road or river, so every
-footprint lies inside its RW. Most buildings take one cell (8 to ~16 m sides);
+footprint lies inside its RW. Most buildings take one cell (8 to ~15 m sides);
 schools, hospitals, markets, shops and offices take a 2 x 2 block (up to 25 m sides).
 The count per RW follows its population, capped by the room the RW has. Everything
 is vectorised (numpy + :func:`shapely.box` on arrays): a million buildings take a
@@ -33,8 +33,8 @@ from tangguh.demo._geo import KM_PER_DEG_LAT, KM_PER_DEG_LON, IntArray
 __all__ = ["BUILDING_COUNTS", "build_buildings", "facilities_from_buildings"]
 
 BUILDING_COUNTS = {"small": 3_000, "full": 1_000_000}
-#: Lattice cell in degrees: 0.00016 deg ~ 17.7 m (full), 0.00025 deg ~ 27.7 m (small).
-_CELL = {"small": 0.00025, "full": 0.00016}
+#: Lattice cell in degrees: 0.00015 deg ~ 16.6 m (full), 0.00025 deg ~ 27.7 m (small).
+_CELL = {"small": 0.00025, "full": 0.00015}
 _LARGE_SHARE = 0.06
 #: Facilities per size: they are drawn from the large buildings.
 FACILITY_COUNTS: dict[str, dict[str, int]] = {
@@ -152,10 +152,10 @@ def build_buildings(
     for dr in (0, 1):
         for dc in (0, 1):
             ok[br + dr, bc + dc] = False
-    # single-cell buildings in the remaining room, the RW's share of population capped at 85 %
+    # single-cell buildings in the remaining room, the RW's share of population capped at 90 %
     sr, sc = np.nonzero(ok)
     s_label = labels[sr, sc] - 1
-    room = (np.bincount(s_label, minlength=n_rw) * 0.85).astype(np.int64)
+    room = (np.bincount(s_label, minlength=n_rw) * 0.9).astype(np.int64)
     n_small = _fill(pop, room, total - len(br))
     pick = _rank_within(s_label, rng) < n_small[s_label]
     sr, sc, s_label = sr[pick], sc[pick], s_label[pick]
