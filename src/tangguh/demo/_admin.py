@@ -149,8 +149,11 @@ def _kota_directions(
     """Compass names for the kota: nearest the middle is Pusat (when 5), others by angle."""
     k = len(centres)
     rel = centres - middle
-    if k == 2:
-        return ["Barat", "Timur"] if rel[0, 0] < rel[1, 0] else ["Timur", "Barat"]
+    if k == 2:  # split along the longer axis between the two centres
+        dx, dy = rel[1] - rel[0]
+        if abs(dx) >= abs(dy):
+            return ["Barat", "Timur"] if dx > 0 else ["Timur", "Barat"]
+        return ["Selatan", "Utara"] if dy > 0 else ["Utara", "Selatan"]
     if k != 5:
         raise ValueError("demo city: kota names exist for 2 or 5 kota")  # pragma: no cover
     names = [""] * 5
