@@ -1,17 +1,27 @@
-"""Copy a raster into the bank's raster store as a tiled, compressed GeoTIFF."""
+"""Raster layers: a tiled, compressed GeoTIFF in the bank's raster store + a catalogue entry."""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import tempfile
+from abc import abstractmethod
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import rasterio
 from rasterio.errors import RasterioIOError
 from rasterio.warp import transform_bounds
+from sqlalchemy import Connection, insert, select
 
-from tangguh.errors import ImportError_
+from tangguh.bank import _schema as S
+from tangguh.bank.base import LayerInfo, LayerMeta, validate_layer_id
+from tangguh.errors import ImportError_, InputError, NotFoundError
 
-__all__ = ["raster_to_store"]
+__all__ = ["RasterMixin", "raster_to_store"]
 
 
 def raster_to_store(src_path: Path, dst_path: Path, *, crs: str | None = None) -> dict[str, Any]:
@@ -69,3 +79,109 @@ def raster_to_store(src_path: Path, dst_path: Path, *, crs: str | None = None) -
             where=str(src_path),
             hint="give a GeoTIFF or ESRI ASCII grid (.asc) file",
         ) from exc
+
+
+class RasterMixin:
+    """register_raster / raster_path over the raster store directory of a backend."""
+
+    url: str
+
+    def _tx(self) -> AbstractContextManager[Connection]:  # provided by SqlBank
+        raise NotImplementedError
+
+    def _read(self) -> AbstractContextManager[Connection]:  # provided by SqlBank
+        raise NotImplementedError
+
+    def _layer_row(self, conn: Connection, layer_id: str) -> Mapping[str, Any] | None:
+        raise NotImplementedError
+
+    def layer(self, layer_id: str) -> LayerInfo:
+        raise NotImplementedError
+
+    # -- rasters -------------------------------------------------------------------------
+    @abstractmethod
+    def raster_dir(self) -> Path: ...
+
+    def raster_path(self, layer_id: str) -> Path:
+        with self._read() as conn:
+            path = conn.execute(
+                select(S.tg_raster.c.path).where(S.tg_raster.c.layer_id == layer_id)
+            ).scalar()
+        if path is None:
+            raise NotFoundError(
+                f"no raster layer {layer_id!r}",
+                where=self.url,
+                hint="list layers with `tangguh layers`",
+            )
+        return self.raster_dir() / path
+
+    def register_raster(
+        self, layer_id: str, path: Path, meta: LayerMeta | None = None, *, crs: str | None = None
+    ) -> LayerInfo:
+        validate_layer_id(layer_id)
+        store = self.raster_dir()
+        store.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=store) as tmp:
+            staged = Path(tmp) / f"{layer_id}.tif"
+            info = raster_to_store(Path(path), staged, crs=crs)
+            digest = hashlib.sha256(staged.read_bytes()).hexdigest()
+            now = datetime.now(UTC)
+            final = store / f"{layer_id}.tif"
+            with self._tx() as conn:
+                if self._layer_row(conn, layer_id) is not None:
+                    raise InputError(
+                        f"layer {layer_id!r} already exists",
+                        where=self.url,
+                        hint="delete it first or choose another id",
+                    )
+                values = (meta or LayerMeta()).to_dict()
+                values.setdefault("source", str(path))
+                if not values.get("source"):
+                    values["source"] = str(path)
+                values.update(
+                    id=layer_id,
+                    kind="raster",
+                    geometry_type=None,
+                    crs=info["crs"],
+                    source_crs=values.get("source_crs") or info["crs"],
+                    created=now,
+                    updated=now,
+                    current_version=1,
+                    feature_count=0,
+                    minx=info["bbox"][0],
+                    miny=info["bbox"][1],
+                    maxx=info["bbox"][2],
+                    maxy=info["bbox"][3],
+                    columns=[],
+                )
+                conn.execute(insert(S.tg_layer).values(**values))
+                conn.execute(
+                    insert(S.tg_raster).values(
+                        layer_id=layer_id,
+                        path=final.name,
+                        driver=info["driver"],
+                        width=info["width"],
+                        height=info["height"],
+                        band_count=info["count"],
+                        dtype=info["dtype"],
+                        nodata=info["nodata"],
+                        crs=info["crs"],
+                        transform=info["transform"],
+                        sha256=digest,
+                    )
+                )
+                conn.execute(
+                    insert(S.tg_layer_version).values(
+                        layer_id=layer_id,
+                        version=1,
+                        created=now,
+                        author=None,
+                        message="raster",
+                        added=0,
+                        changed=0,
+                        removed=0,
+                        feature_count=0,
+                    )
+                )
+                shutil.move(staged, final)
+        return self.layer(layer_id)

@@ -7,26 +7,24 @@ written once with SQLAlchemy Core.
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import tempfile
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from sqlalchemy import Connection, Engine, and_, delete, insert, inspect, select, text, update
+from sqlalchemy import Connection, Engine, delete, insert, inspect, select, update
 
 from tangguh import __version__
 from tangguh.bank import _schema as S
 from tangguh.bank._columns import column_kinds, restore_dtypes
+from tangguh.bank._prepare import merge_geometry_type, merge_kinds, prepare_geometry
+from tangguh.bank._raster import RasterMixin
+from tangguh.bank._timeseries import TimeSeriesMixin
 from tangguh.bank._versioning import diff_rows, row_hashes
 from tangguh.bank.base import Bank, LayerInfo, LayerMeta, VersionInfo, validate_layer_id
 from tangguh.bank.migrations import MIGRATIONS
@@ -34,69 +32,12 @@ from tangguh.errors import BankVersionError, InputError, NotFoundError
 
 __all__ = ["SqlBank"]
 
-_MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
-_TYPE_NAMES = {
-    0: "Point",
-    1: "LineString",
-    2: "LineString",
-    3: "Polygon",
-    4: "MultiPoint",
-    5: "MultiLineString",
-    6: "MultiPolygon",
-    7: "GeometryCollection",
-}
-_STATION_COLUMNS = ("station_id", "name", "kind", "lon", "lat", "river", "unit_id", "source")
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _prepare_geometry(frame: gpd.GeoDataFrame, layer_id: str) -> tuple[gpd.GeoDataFrame, str]:
-    """Reproject to EPSG:4326, promote single/multi mixes, return the GPKG geometry type."""
-    if frame.crs is None:
-        raise InputError(
-            f"layer {layer_id!r}: the data have no CRS",
-            where=f"layer {layer_id}",
-            hint="set one (GeoDataFrame.set_crs) or pass --crs EPSG:XXXX when importing",
-        )
-    if frame.geometry.name != "geometry":
-        frame = frame.rename_geometry("geometry")
-    if not frame.crs.equals("EPSG:4326"):
-        frame = frame.to_crs("EPSG:4326")
-    geoms = frame.geometry.to_numpy()
-    present = geoms[~(shapely.is_missing(geoms) | shapely.is_empty(geoms))]
-    names = {_TYPE_NAMES[int(t)] for t in pd.unique(shapely.get_type_id(present))}
-    if not names:
-        return frame, "GEOMETRY"
-    if len(names) == 1:
-        return frame, names.pop().upper()
-    singles = {n for n in names if n in _MULTI}
-    multis = {n for n in names if n not in _MULTI}
-    if len(singles) == 1 and multis == {_MULTI[next(iter(singles))]}:
-        multi = _MULTI[next(iter(singles))]
-        promote: Any = {
-            "MultiPoint": shapely.multipoints,
-            "MultiLineString": shapely.multilinestrings,
-            "MultiPolygon": shapely.multipolygons,
-        }[multi]
-        is_single = (
-            shapely.get_type_id(geoms)
-            == {"MultiPoint": 0, "MultiLineString": 1, "MultiPolygon": 3}[multi]
-        )
-        out = geoms.copy()
-        if is_single.any():
-            out[is_single] = [promote([g]) for g in geoms[is_single]]
-        frame = frame.set_geometry(gpd.GeoSeries(out, index=frame.index, crs=frame.crs))
-        return frame, multi.upper()
-    raise InputError(
-        f"layer {layer_id!r}: mixed geometry types {sorted(names)}",
-        where=f"layer {layer_id}",
-        hint="split the data into one layer per geometry type (e.g. --geometry-type Polygon)",
-    )
-
-
-class SqlBank(Bank):
+class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
     """A bank stored in a SQL database through SQLAlchemy (shared by both backends)."""
 
     dialect: str
@@ -312,7 +253,7 @@ class SqlBank(Bank):
         self._check_current()
         if not isinstance(frame, gpd.GeoDataFrame):
             raise InputError("write_layer needs a GeoDataFrame", where=f"layer {layer_id}")
-        frame, geometry_type = _prepare_geometry(frame, layer_id)
+        frame, geometry_type = prepare_geometry(frame, layer_id)
         frame = frame.reset_index(drop=True)
         kinds = column_kinds(frame)
         for name, _ in kinds:
@@ -371,12 +312,8 @@ class SqlBank(Bank):
                 version = int(row["current_version"]) + 1
                 old_kinds = [tuple(k) for k in row["columns"]]
                 key = key if key is not None else row["key_column"]
-                geometry_type = self._merge_geometry_type(
-                    row["geometry_type"], geometry_type, layer_id
-                )
-                all_kinds, new_cols, dropped = self._merge_kinds(
-                    old_kinds, kinds, layer_id, mode=mode
-                )
+                geometry_type = merge_geometry_type(row["geometry_type"], geometry_type, layer_id)
+                all_kinds, new_cols, dropped = merge_kinds(old_kinds, kinds, layer_id, mode=mode)
                 extra = dict(row["extra"] or {})
                 hist_kinds = [tuple(k) for k in extra.get("history_columns", old_kinds)]
                 hist_new = [k for k in kinds if k[0] not in {h[0] for h in hist_kinds}]
@@ -444,39 +381,6 @@ class SqlBank(Bank):
             )
             self._sync_catalogue(conn, layer_id)
         return info
-
-    @staticmethod
-    def _merge_geometry_type(old: str | None, new: str, layer_id: str) -> str:
-        if old in (None, "GEOMETRY") or new == "GEOMETRY" or old == new:
-            return old if old not in (None, "GEOMETRY") else new
-        if old.startswith("MULTI") and old[5:] == new:
-            return old  # singles are promoted on insert
-        raise InputError(
-            f"layer {layer_id!r} holds {old} geometries, the new data are {new}",
-            where=f"layer {layer_id}",
-            hint="import into another layer id, or delete the layer first (`tangguh layer delete`)",
-        )
-
-    @staticmethod
-    def _merge_kinds(
-        old: list[tuple[str, str]], new: list[tuple[str, str]], layer_id: str, *, mode: str
-    ) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[str]]:
-        old_map = dict(old)
-        for name, kind in new:
-            if (
-                name in old_map
-                and old_map[name] != kind
-                and not ({old_map[name], kind} <= {"int", "float"})
-            ):
-                raise InputError(
-                    f"column {name!r} was {old_map[name]} and is now {kind}",
-                    where=f"layer {layer_id}, column {name}",
-                    hint="cast it back (--type name=KIND) or rename the column",
-                )
-        new_cols = [k for k in new if k[0] not in old_map]
-        new_names = {n for n, _ in new}
-        dropped = [n for n, _ in old if n not in new_names] if mode == "replace" else []
-        return old + new_cols, new_cols, dropped
 
     def _replace(
         self,
@@ -653,290 +557,6 @@ class SqlBank(Bank):
     @abstractmethod
     def _drop_feature_tables(self, conn: Connection, layer_id: str) -> None: ...
 
-    # -- rasters -------------------------------------------------------------------------
-    @abstractmethod
-    def raster_dir(self) -> Path: ...
-
-    def raster_path(self, layer_id: str) -> Path:
-        with self._read() as conn:
-            path = conn.execute(
-                select(S.tg_raster.c.path).where(S.tg_raster.c.layer_id == layer_id)
-            ).scalar()
-        if path is None:
-            raise NotFoundError(
-                f"no raster layer {layer_id!r}",
-                where=self.url,
-                hint="list layers with `tangguh layers`",
-            )
-        return self.raster_dir() / path
-
-    def register_raster(
-        self, layer_id: str, path: Path, meta: LayerMeta | None = None, *, crs: str | None = None
-    ) -> LayerInfo:
-        from tangguh.bank._raster import raster_to_store
-
-        validate_layer_id(layer_id)
-        store = self.raster_dir()
-        store.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=store) as tmp:
-            staged = Path(tmp) / f"{layer_id}.tif"
-            info = raster_to_store(Path(path), staged, crs=crs)
-            digest = hashlib.sha256(staged.read_bytes()).hexdigest()
-            now = _now()
-            final = store / f"{layer_id}.tif"
-            with self._tx() as conn:
-                if self._layer_row(conn, layer_id) is not None:
-                    raise InputError(
-                        f"layer {layer_id!r} already exists",
-                        where=self.url,
-                        hint="delete it first or choose another id",
-                    )
-                values = (meta or LayerMeta()).to_dict()
-                values.setdefault("source", str(path))
-                if not values.get("source"):
-                    values["source"] = str(path)
-                values.update(
-                    id=layer_id,
-                    kind="raster",
-                    geometry_type=None,
-                    crs=info["crs"],
-                    source_crs=values.get("source_crs") or info["crs"],
-                    created=now,
-                    updated=now,
-                    current_version=1,
-                    feature_count=0,
-                    minx=info["bbox"][0],
-                    miny=info["bbox"][1],
-                    maxx=info["bbox"][2],
-                    maxy=info["bbox"][3],
-                    columns=[],
-                )
-                conn.execute(insert(S.tg_layer).values(**values))
-                conn.execute(
-                    insert(S.tg_raster).values(
-                        layer_id=layer_id,
-                        path=final.name,
-                        driver=info["driver"],
-                        width=info["width"],
-                        height=info["height"],
-                        band_count=info["count"],
-                        dtype=info["dtype"],
-                        nodata=info["nodata"],
-                        crs=info["crs"],
-                        transform=info["transform"],
-                        sha256=digest,
-                    )
-                )
-                conn.execute(
-                    insert(S.tg_layer_version).values(
-                        layer_id=layer_id,
-                        version=1,
-                        created=now,
-                        author=None,
-                        message="raster",
-                        added=0,
-                        changed=0,
-                        removed=0,
-                        feature_count=0,
-                    )
-                )
-                shutil.move(staged, final)
-        return self.layer(layer_id)
-
-    # -- stations --------------------------------------------------------------------------
-    def write_stations(self, stations: pd.DataFrame) -> int:
-        missing = {"station_id", "kind"} - set(stations.columns)
-        if missing:
-            raise InputError(
-                f"stations table lacks columns {sorted(missing)}",
-                hint="give at least station_id and kind (and lon, lat)",
-            )
-        if stations["station_id"].isna().any() or stations["station_id"].duplicated().any():
-            bad = stations.index[
-                stations["station_id"].isna() | stations["station_id"].duplicated()
-            ]
-            raise InputError(
-                "station_id is empty or repeated",
-                where=f"rows {list(bad[:5])}",
-                hint="give every station a unique id",
-            )
-        now = _now()
-        records = []
-        for rec in stations.to_dict("records"):
-            out = {c: (None if _isna(rec.get(c)) else rec.get(c)) for c in _STATION_COLUMNS}
-            attrs = rec.get("attributes")
-            extra = {
-                k: v
-                for k, v in rec.items()
-                if k not in _STATION_COLUMNS
-                and k not in ("attributes", "geometry")
-                and not _isna(v)
-            }
-            out["attributes"] = {**(attrs if isinstance(attrs, dict) else {}), **extra}
-            out["station_id"] = str(out["station_id"])
-            for c in ("lon", "lat"):
-                value = out[c]
-                out[c] = None if value is None else float(value)
-            out["updated"] = now
-            records.append(out)
-        ids = [r["station_id"] for r in records]
-        with self._tx() as conn:
-            for chunk in range(0, len(ids), 500):
-                conn.execute(
-                    delete(S.tg_station).where(
-                        S.tg_station.c.station_id.in_(ids[chunk : chunk + 500])
-                    )
-                )
-            if records:
-                conn.execute(insert(S.tg_station), records)
-        return len(records)
-
-    def stations(self, *, kind: str | None = None) -> gpd.GeoDataFrame:
-        query = select(S.tg_station).order_by(S.tg_station.c.station_id)
-        if kind is not None:
-            query = query.where(S.tg_station.c.kind == kind)
-        with self._read() as conn:
-            frame = pd.DataFrame(
-                conn.execute(query).mappings().all(), columns=[c.name for c in S.tg_station.columns]
-            )
-        geoms = shapely.points(
-            frame["lon"].astype(float).to_numpy(), frame["lat"].astype(float).to_numpy()
-        )
-        return gpd.GeoDataFrame(
-            frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs="EPSG:4326"
-        )
-
-    def write_observations(self, observations: pd.DataFrame) -> int:
-        missing = {"station_id", "parameter", "t", "value"} - set(observations.columns)
-        if missing:
-            raise InputError(
-                f"observations lack columns {sorted(missing)}",
-                hint="give station_id, parameter, t (with time zone), value",
-            )
-        t = pd.to_datetime(observations["t"], errors="coerce")
-        if t.isna().any():
-            row = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise InputError(
-                "unreadable or missing time",
-                where=f"row {row}, field t",
-                hint="use ISO 8601 with a zone, e.g. 2024-02-01T07:00:00+07:00",
-            )
-        if getattr(t.dt, "tz", None) is None:
-            raise InputError(
-                "observation times have no time zone",
-                where="field t",
-                hint="add a zone (Jakarta data are usually WIB: +07:00)",
-            )
-        obs = pd.DataFrame(
-            {
-                "station_id": observations["station_id"].astype(str).to_numpy(),
-                "parameter": observations["parameter"].astype(str).to_numpy(),
-                "t": t.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy("datetime64[us]"),
-                "value": pd.to_numeric(observations["value"], errors="coerce").to_numpy(float),
-            }
-        )
-        for col, default in (("unit", None), ("quality", "good"), ("source", None)):
-            obs[col] = observations[col].to_numpy() if col in observations else default
-        with self._read() as conn:
-            known = set(conn.execute(select(S.tg_station.c.station_id)).scalars())
-        unknown = sorted(set(obs["station_id"]) - known)
-        if unknown:
-            raise InputError(
-                f"observations for unknown stations {unknown[:5]}",
-                hint="register the stations first (write_stations / `tangguh stations import`)",
-            )
-        with self._tx() as conn:
-            self._bulk_observations(conn, obs)
-        return len(obs)
-
-    @abstractmethod
-    def _bulk_observations(self, conn: Connection, obs: pd.DataFrame) -> None:
-        """Upsert observations; ``obs.t`` is datetime64[ns] UTC (naive numpy)."""
-
-    def observations(
-        self,
-        station_id: str,
-        *,
-        start: datetime | pd.Timestamp | None = None,
-        end: datetime | pd.Timestamp | None = None,
-        parameter: str | None = None,
-    ) -> pd.DataFrame:
-        conds = ["station_id = :station"]
-        params: dict[str, Any] = {"station": station_id}
-        for bound, name, op in ((start, "start", ">="), (end, "end", "<")):
-            if bound is None:
-                continue
-            stamp = pd.Timestamp(bound)
-            if stamp.tzinfo is None:
-                raise InputError(
-                    "time bound without a time zone", hint="give e.g. 2024-02-01T00:00+07:00"
-                )
-            value = stamp.to_pydatetime()
-            params[name] = value if self.dialect == "postgresql" else S.to_micros(value)
-            conds.append(f"t {op} :{name}")
-        if parameter is not None:
-            conds.append("parameter = :parameter")
-            params["parameter"] = parameter
-        # Plain SQL and one vectorised time conversion: per-row type processing would
-        # dominate a query returning thousands of readings.
-        query = text(
-            "SELECT station_id, parameter, t, value, unit, quality, source FROM tg_observation "
-            f"WHERE {' AND '.join(conds)} ORDER BY t, parameter"
-        )
-        names = ["station_id", "parameter", "t", "value", "unit", "quality", "source"]
-        with self._read() as conn:
-            rows = conn.execute(query, params).all()
-        columns = list(zip(*rows, strict=True)) if rows else [()] * len(names)
-        frame = pd.DataFrame({n: list(col) for n, col in zip(names, columns, strict=True)})
-        if self.dialect == "postgresql":
-            frame["t"] = pd.to_datetime(frame["t"], utc=True)
-        else:
-            frame["t"] = pd.to_datetime(frame["t"].astype("int64"), unit="us", utc=True)
-        frame["value"] = frame["value"].astype("float64")
-        return frame
-
-    # -- admin attributes ---------------------------------------------------------------------
-    def write_admin_attributes(self, rows: pd.DataFrame) -> int:
-        missing = {"unit_id", "attribute", "value"} - set(rows.columns)
-        if missing:
-            raise InputError(
-                f"attribute rows lack columns {sorted(missing)}",
-                hint="give unit_id, attribute, value (and year, source)",
-            )
-        records = [
-            {
-                "unit_id": str(r["unit_id"]),
-                "attribute": str(r["attribute"]),
-                "value": None if _isna(r["value"]) else float(r["value"]),
-                "year": None if _isna(r.get("year")) else int(r["year"]),
-                "source": None if _isna(r.get("source")) else str(r["source"]),
-            }
-            for r in rows.to_dict("records")
-        ]
-        with self._tx() as conn:
-            for rec in records:
-                conn.execute(
-                    delete(S.tg_admin_attribute).where(
-                        and_(
-                            S.tg_admin_attribute.c.unit_id == rec["unit_id"],
-                            S.tg_admin_attribute.c.attribute == rec["attribute"],
-                        )
-                    )
-                )
-            if records:
-                conn.execute(insert(S.tg_admin_attribute), records)
-        return len(records)
-
-    def admin_attributes(self, attribute: str | None = None) -> pd.DataFrame:
-        query = select(S.tg_admin_attribute).order_by(S.tg_admin_attribute.c.unit_id)
-        if attribute is not None:
-            query = query.where(S.tg_admin_attribute.c.attribute == attribute)
-        with self._read() as conn:
-            return pd.DataFrame(
-                conn.execute(query).mappings().all(),
-                columns=[c.name for c in S.tg_admin_attribute.columns],
-            )
-
     def summary(self) -> dict[str, Any]:
         out = super().summary()
         with self._read() as conn:
@@ -947,12 +567,3 @@ class SqlBank(Bank):
             )
         out["schema_version"] = self.schema_version()
         return out
-
-
-def _isna(value: Any) -> bool:
-    if value is None:
-        return True
-    try:
-        return bool(pd.isna(value))
-    except (TypeError, ValueError):
-        return False
