@@ -313,3 +313,57 @@ def test_fetch_cli_against_a_local_server(tmp_path: Path, http_root: tuple[str, 
     run("fetch", "local-tset", "--registry", registry, "--cache-dir", cache, code=4)
     listed = json.loads(run("sources", "--registry", registry, "--json"))
     assert "local-test" in {s["name"] for s in listed}
+
+
+def test_import_with_renames_types_and_mapping_file(tmp_path: Path) -> None:
+    bank = tmp_path / "b.gpkg"
+    data = tmp_path / "posko.csv"
+    data.write_text("NAMA_POSKO,JML_ORANG,x,y\nPosko A,120,106.85,-6.21\nPosko B,80,106.86,-6.22\n")
+    out = json.loads(
+        run(
+            "import",
+            data,
+            "--layer",
+            "posko",
+            "--bank",
+            bank,
+            "--lon",
+            "x",
+            "--lat",
+            "y",
+            "--rename",
+            "NAMA_POSKO=name",
+            "--type",
+            "JML_ORANG=int",
+            "--json",
+        )
+    )
+    assert out["report"]["renamed"]["NAMA_POSKO"] == "name"
+    frame = pyogrio.read_dataframe(bank, layer="posko")
+    assert list(frame["name"]) == ["Posko A", "Posko B"]
+    mapping = tmp_path / "mapping.toml"
+    mapping.write_text(
+        'lon = "x"\nlat = "y"\n[rename]\nNAMA_POSKO = "nama"\nJML_ORANG = "kapasitas"\n'
+        '[types]\nkapasitas = "float"\n'
+    )
+    run("import", data, "--layer", "posko2", "--bank", bank, "--mapping", mapping)
+    frame2 = pyogrio.read_dataframe(bank, layer="posko2")
+    assert frame2["kapasitas"].dtype.kind == "f" and list(frame2["nama"]) == ["Posko A", "Posko B"]
+    bad = runner.invoke(
+        app,
+        [
+            "import",
+            str(data),
+            "--layer",
+            "posko3",
+            "--bank",
+            str(bank),
+            "--lon",
+            "x",
+            "--lat",
+            "y",
+            "--type",
+            "NAMA_POSKO=int",
+        ],
+    )
+    assert bad.exit_code == 3 and "nama_posko" in bad.output.replace("\n", "")

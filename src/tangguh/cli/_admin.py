@@ -198,6 +198,13 @@ def lookup_cmd(
     if as_json:
         emit_json(result)
         return
+    if all(v is None for v in result.values()):
+        bbox = units.total_bounds
+        console.print(
+            f"{lon}, {lat}: outside every unit / di luar semua wilayah "
+            f"(units cover {bbox[0]:.3f},{bbox[1]:.3f} – {bbox[2]:.3f},{bbox[3]:.3f})"
+        )
+        return
     table = Table(title=f"{lon}, {lat}")
     table.add_column("level")
     table.add_column("unit_id")
