@@ -29,13 +29,53 @@ class TangguhError(Exception):
         File, row, field or object the error is about (optional).
     hint:
         What the user can do about it (optional).
+    message_id:
+        ``message`` in Bahasa Indonesia ("id", as in the catalogue's ``title_id``).
+        Every error Tangguh raises carries one, so the CLI can show both languages.
+    hint_id:
+        ``hint`` in Bahasa Indonesia (optional; expected whenever ``hint`` is given).
+
+    Notes
+    -----
+    ``str(error)`` stays English (message, ``where:``, ``what to do:`` joined by
+    " | ") so logs and ``pytest.raises(match=...)`` are stable; :meth:`text` picks
+    the language for people.
     """
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        where: str | None = None,
+        hint: str | None = None,
+        message_id: str | None = None,
+        hint_id: str | None = None,
+    ):
         self.message = message
         self.where = where
         self.hint = hint
+        self.message_id = message_id
+        self.hint_id = hint_id
         super().__init__(self.__str__())
+
+    def text(self, lang: str) -> tuple[str, str | None]:
+        """Return ``(message, hint)`` in ``lang``.
+
+        Parameters
+        ----------
+        lang:
+            ``"id"`` for Bahasa Indonesia; anything else gives English. An
+            Indonesian text that is missing falls back to the English one.
+
+        Returns
+        -------
+        tuple[str, str | None]
+            The message and the hint (``None`` when the error has no hint).
+        """
+        if lang == "id":
+            hint = self.hint_id if self.hint_id is not None else self.hint
+            return (self.message_id or self.message, hint)
+        return (self.message, self.hint)
 
     def __str__(self) -> str:
         parts = [self.message]

@@ -171,7 +171,11 @@ def _link_frames(
         frame = frames[level]
         if frame.crs is None:
             raise InputError(
-                f"the {level} frame has no CRS", where=level, hint="set the CRS of the frame"
+                f"the {level} frame has no CRS",
+                where=level,
+                hint="set the CRS of the frame",
+                message_id=f"kerangka data {level} tidak memiliki CRS",
+                hint_id="tetapkan CRS kerangka data tersebut",
             )
         if not frame.crs.equals("EPSG:4326"):
             frame = frame.to_crs("EPSG:4326")

@@ -132,12 +132,19 @@ def _make(system: System, digits: str) -> AdminCode:
     return AdminCode("kemendagri", _dotted(digits), digits, KEMENDAGRI_LENGTHS[len(digits)])
 
 
-def _bad(code: object, why: str) -> InputError:
+def _bad(code: object, why: str, why_id: str) -> InputError:
+    """The error for a string that is no admin code.
+
+    ``why`` says what is wrong in English, ``why_id`` in Bahasa Indonesia.
+    """
     return InputError(
         f"not an admin code: {code!r} ({why})",
         where="admin code",
         hint="BPS codes are 2, 4, 7 or 10 digits (e.g. 3171010001); Kemendagri codes are "
         "dotted (e.g. 31.71.01.1001)",
+        message_id=f"bukan kode wilayah: {code!r} ({why_id})",
+        hint_id="kode BPS terdiri atas 2, 4, 7 atau 10 angka (mis. 3171010001); kode "
+        "Kemendagri memakai titik (mis. 31.71.01.1001)",
     )
 
 
@@ -159,15 +166,19 @@ def parse_code(code: str | int) -> AdminCode:
     text = str(code).strip()
     if _DIGITS.match(text):
         if len(text) not in BPS_LENGTHS:
-            raise _bad(code, f"{len(text)} digits")
+            raise _bad(code, f"{len(text)} digits", f"{len(text)} angka")
         return _make("bps", text)
     if _DOTTED.match(text):
         parts = text.split(".")
         sizes = tuple(len(p) for p in parts)
         if sizes != _KEMENDAGRI_PARTS[: len(parts)]:
-            raise _bad(code, "Kemendagri parts must be 2.2.2.4 digits")
+            raise _bad(
+                code,
+                "Kemendagri parts must be 2.2.2.4 digits",
+                "bagian kode Kemendagri harus 2.2.2.4 angka",
+            )
         return _make("kemendagri", "".join(parts))
-    raise _bad(code, "neither digits nor dotted digits")
+    raise _bad(code, "neither digits nor dotted digits", "bukan angka dan bukan angka bertitik")
 
 
 def format_bps(code: str | int) -> str:
@@ -183,6 +194,9 @@ def format_bps(code: str | int) -> str:
             where="admin code",
             hint="BPS and Kemendagri numbers differ (BPS 3171 = Jakarta Selatan, Kemendagri "
             "31.71 = Jakarta Pusat); cross-walk through names with match_units",
+            message_id=f"{code!r} adalah kode Kemendagri, bukan kode BPS",
+            hint_id="nomor BPS dan Kemendagri berbeda (BPS 3171 = Jakarta Selatan, Kemendagri "
+            "31.71 = Jakarta Pusat); cocokkan melalui nama dengan match_units",
         )
     return parsed.code
 
@@ -196,11 +210,15 @@ def format_kemendagri(code: str | int) -> str:
     text = str(code).strip()
     if _DIGITS.match(text):
         if len(text) not in KEMENDAGRI_LENGTHS:
-            raise _bad(code, f"{len(text)} digits is no Kemendagri length (2, 4, 6, 10)")
+            raise _bad(
+                code,
+                f"{len(text)} digits is no Kemendagri length (2, 4, 6, 10)",
+                f"{len(text)} angka bukan panjang kode Kemendagri (2, 4, 6, 10)",
+            )
         return _make("kemendagri", text).code
     parsed = parse_code(text)
     if parsed.system != "kemendagri":  # pragma: no cover - digits handled above
-        raise _bad(code, "not Kemendagri")
+        raise _bad(code, "not Kemendagri", "bukan kode Kemendagri")
     return parsed.code
 
 
@@ -231,4 +249,6 @@ def kota_by_code(code: str | int) -> KotaCode:
         f"{code!r} is not a DKI Jakarta kota code or below one",
         where="admin code",
         hint="see tangguh.admin.codes.KOTA_CODES",
+        message_id=f"{code!r} bukan kode kota DKI Jakarta atau wilayah di bawahnya",
+        hint_id="lihat tangguh.admin.codes.KOTA_CODES",
     )

@@ -162,13 +162,28 @@ def match_units(
     from tangguh.admin.units import LEVEL_RANK, ancestors
 
     if code is None and name is None:
-        raise InputError("match_units needs a code or a name column", hint="pass code= or name=")
+        raise InputError(
+            "match_units needs a code or a name column",
+            hint="pass code= or name=",
+            message_id="match_units memerlukan kolom kode atau kolom nama",
+            hint_id="berikan code= atau name=",
+        )
     for col in (code, name, parent_name):
         if col is not None and col not in table.columns:
-            raise InputError(f"column {col!r} not in the table", where="table", hint="check names")
+            raise InputError(
+                f"column {col!r} not in the table",
+                where="table",
+                hint="check names",
+                message_id=f"kolom {col!r} tidak ada di tabel",
+                hint_id="periksa nama kolom",
+            )
     if not table.index.is_unique:
         raise InputError(
-            "the table's index has duplicates", where="table.index", hint="reset_index() first"
+            "the table's index has duplicates",
+            where="table.index",
+            hint="reset_index() first",
+            message_id="indeks tabel memiliki duplikat",
+            hint_id="jalankan reset_index() terlebih dahulu",
         )
     cand = units[units["level"] == level]
     ids = cand["unit_id"].astype(str).tolist()
@@ -193,7 +208,11 @@ def match_units(
             above = [lv for lv in anc.columns if LEVEL_RANK[lv] < LEVEL_RANK[level]]
             parent_level = above[-1] if above else None
         if parent_level is not None and parent_level not in anc.columns:
-            raise InputError(f"no units at parent level {parent_level!r}", where="parent_level")
+            raise InputError(
+                f"no units at parent level {parent_level!r}",
+                where="parent_level",
+                message_id=f"tidak ada unit pada tingkat induk {parent_level!r}",
+            )
         if parent_level is not None:
             names_by_id = dict(zip(units["unit_id"], units["name_norm"], strict=True))
             for u in ids:

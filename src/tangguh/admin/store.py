@@ -73,6 +73,9 @@ def load_units(bank: Bank) -> gpd.GeoDataFrame:
             where=bank.url,
             hint="import them: `tangguh admin import-jakarta` or "
             "`tangguh admin build`, or build the demo city",
+            message_id="bank data tidak memiliki unit wilayah",
+            hint_id="impor unit wilayah: `tangguh admin import-jakarta` atau "
+            "`tangguh admin build`, atau buat kota demo",
         )
     return bank.read_layer(ADMIN_LAYER)
 
@@ -89,7 +92,12 @@ def save_attributes(
     """Store numeric columns of a table (one row per unit) in the attribute long table."""
     missing = [c for c in [unit_column, *columns] if c not in table.columns]
     if missing:
-        raise InputError(f"no column(s) {missing}", hint=f"columns: {list(table.columns)}")
+        raise InputError(
+            f"no column(s) {missing}",
+            hint=f"columns: {list(table.columns)}",
+            message_id=f"kolom {missing} tidak ada",
+            hint_id=f"kolom yang ada: {list(table.columns)}",
+        )
     long = table[[unit_column, *columns]].melt(
         id_vars=unit_column, var_name="attribute", value_name="value"
     )
@@ -115,14 +123,20 @@ def rollup_attribute(
         rows = bank.admin_attributes(attribute)
         if rows.empty:
             raise NotFoundError(
-                f"no attribute {attribute!r} in the bank", hint="see `tangguh admin attributes`"
+                f"no attribute {attribute!r} in the bank",
+                hint="see `tangguh admin attributes`",
+                message_id=f"atribut {attribute!r} tidak ada di bank data",
+                hint_id="lihat `tangguh admin attributes`",
             )
         values = rows.set_index("unit_id")["value"]
     levels = units.set_index("unit_id")["level"]
     present = levels.reindex(values.index).dropna()
     if from_level is None:
         if present.empty:
-            raise NotFoundError(f"attribute {attribute!r} is not set on any unit")
+            raise NotFoundError(
+                f"attribute {attribute!r} is not set on any unit",
+                message_id=f"atribut {attribute!r} tidak diisi pada unit mana pun",
+            )
         from_level = max(present.unique(), key=LEVELS.index)
     values = values[present[present == from_level].index]
     return rollup(

@@ -65,6 +65,8 @@ def _check_level(level: str) -> str:
             f"unknown admin level {level!r}",
             where="level",
             hint=f"use one of {', '.join(LEVELS)}",
+            message_id=f"tingkat wilayah {level!r} tidak dikenal",
+            hint_id=f"gunakan salah satu dari {', '.join(LEVELS)}",
         )
     return level
 
@@ -115,6 +117,8 @@ def units_from_frames(
                 f"no name field given for level {level!r}",
                 where="name_fields",
                 hint="pass name_fields={level: column} for every frame",
+                message_id=f"tidak ada kolom nama untuk tingkat {level!r}",
+                hint_id="berikan name_fields={level: kolom} untuk setiap kerangka data",
             )
     return _link_frames(
         frames,
@@ -134,6 +138,9 @@ def _validate_units(units: pd.DataFrame) -> None:
             f"admin units frame lacks columns {sorted(missing)}",
             where="units",
             hint="pass the frame returned by units_from_frames or read from the admin_units layer",
+            message_id=f"kerangka unit wilayah tidak memiliki kolom {sorted(missing)}",
+            hint_id="berikan kerangka hasil units_from_frames atau yang dibaca dari lapisan "
+            "admin_units",
         )
     dup = units["unit_id"].duplicated()
     if dup.any():
@@ -141,10 +148,17 @@ def _validate_units(units: pd.DataFrame) -> None:
             f"{int(dup.sum())} duplicate unit_id values, e.g. {units['unit_id'][dup].iloc[0]!r}",
             where="units.unit_id",
             hint="unit ids must be unique",
+            message_id=f"{int(dup.sum())} nilai unit_id ganda, mis. "
+            f"{units['unit_id'][dup].iloc[0]!r}",
+            hint_id="unit_id harus unik",
         )
     bad = set(units["level"].unique()) - set(LEVEL_RANK)
     if bad:
-        raise InputError(f"unknown levels {sorted(map(str, bad))}", where="units.level")
+        raise InputError(
+            f"unknown levels {sorted(map(str, bad))}",
+            where="units.level",
+            message_id=f"tingkat tidak dikenal: {sorted(map(str, bad))}",
+        )
 
 
 def ancestors(units: pd.DataFrame) -> pd.DataFrame:
@@ -187,6 +201,10 @@ def ancestors(units: pd.DataFrame) -> pd.DataFrame:
                 f"({len(wrong)} such units)",
                 where="units.parent_id",
                 hint="parent_id must point to a unit of a higher level",
+                message_id=f"induk dari {wrong[0][0]!r} adalah {wrong[0][1]!r}, bukan unit pada "
+                "tingkat yang lebih tinggi "
+                f"({len(wrong)} unit seperti ini)",
+                hint_id="parent_id harus menunjuk ke unit pada tingkat yang lebih tinggi",
             )
         if known.any():
             anc.loc[rows[known], :] = anc.loc[par[known], :].to_numpy()
@@ -229,7 +247,12 @@ def rollup(
     """
     _check_level(to_level)
     if how not in ("sum", "mean", "min", "max", "count"):
-        raise InputError(f"unknown aggregation {how!r}", hint="use sum, mean, min, max or count")
+        raise InputError(
+            f"unknown aggregation {how!r}",
+            hint="use sum, mean, min, max or count",
+            message_id=f"agregasi {how!r} tidak dikenal",
+            hint_id="gunakan sum, mean, min, max atau count",
+        )
     anc = ancestors(units)
     unknown = values.index.difference(anc.index)
     if len(unknown):
@@ -237,6 +260,8 @@ def rollup(
             f"{len(unknown)} value ids are not admin units, e.g. {unknown[0]!r}",
             where="values.index",
             hint="index the values by unit_id of the admin_units frame",
+            message_id=f"{len(unknown)} id nilai bukan unit wilayah, mis. {unknown[0]!r}",
+            hint_id="beri indeks nilai dengan unit_id dari kerangka admin_units",
         )
     level_of = units.set_index("unit_id")["level"]
     src_levels = set(level_of.loc[values.index].astype(str))
@@ -246,18 +271,31 @@ def rollup(
                 f"values must be at exactly one level, got {sorted(src_levels) or 'none'}",
                 where="values",
                 hint="pass from_level= for an empty series; roll up one level at a time",
+                message_id="nilai harus berada tepat pada satu tingkat, yang diterima "
+                f"{sorted(src_levels) or 'tidak ada'}",
+                hint_id="berikan from_level= untuk seri kosong; naikkan satu tingkat setiap kali",
             )
         from_level = src_levels.pop()
     elif src_levels - {from_level}:
-        raise InputError(f"values include units not at level {from_level!r}", where="values")
+        raise InputError(
+            f"values include units not at level {from_level!r}",
+            where="values",
+            message_id=f"nilai mencakup unit yang tidak berada pada tingkat {from_level!r}",
+        )
     _check_level(from_level)
     if LEVEL_RANK[to_level] > LEVEL_RANK[from_level]:
         raise InputError(
             f"cannot roll {from_level} values down to {to_level}",
             hint="to_level must be the same as or above the values' level",
+            message_id=f"nilai {from_level} tidak dapat diturunkan ke {to_level}",
+            hint_id="to_level harus sama dengan atau di atas tingkat nilai tersebut",
         )
     if to_level not in anc.columns:
-        raise InputError(f"no units at level {to_level!r}", where="units")
+        raise InputError(
+            f"no units at level {to_level!r}",
+            where="units",
+            message_id=f"tidak ada unit pada tingkat {to_level!r}",
+        )
     src_ids = level_of.index[level_of == from_level]
     vals = pd.to_numeric(values.reindex(src_ids), errors="raise")
     target = anc.loc[src_ids, to_level]
@@ -297,6 +335,9 @@ def _points_array(points: Any) -> tuple[NDArray[Any], pd.Index]:
             f"points must be a GeoSeries/GeoDataFrame or an (n, 2) array, got shape {arr.shape}",
             where="points",
             hint="pass lon/lat pairs in EPSG:4326",
+            message_id="points harus GeoSeries/GeoDataFrame atau larik (n, 2), bentuk yang "
+            f"diterima {arr.shape}",
+            hint_id="berikan pasangan lon/lat dalam EPSG:4326",
         )
     return np.asarray(shapely.points(arr), dtype=object), pd.RangeIndex(len(arr))
 
@@ -336,7 +377,11 @@ def lookup_points(
     wanted = present if levels is None else [_check_level(lev) for lev in levels]
     absent = [lev for lev in wanted if lev not in present]
     if absent:
-        raise InputError(f"no units at levels {absent}", where="levels")
+        raise InputError(
+            f"no units at levels {absent}",
+            where="levels",
+            message_id=f"tidak ada unit pada tingkat {absent}",
+        )
     wanted = sorted(wanted, key=LEVEL_RANK.__getitem__)
     geoms, index = _points_array(points)
     anc = ancestors(units)[wanted]
@@ -413,7 +458,11 @@ def children(units: pd.DataFrame, unit_id: str) -> pd.DataFrame:
         When ``unit_id`` is not in ``units``.
     """
     if not (units["unit_id"] == unit_id).any():
-        raise NotFoundError(f"no admin unit {unit_id!r}", where="unit_id")
+        raise NotFoundError(
+            f"no admin unit {unit_id!r}",
+            where="unit_id",
+            message_id=f"tidak ada unit wilayah {unit_id!r}",
+        )
     return units[units["parent_id"] == unit_id].sort_values("unit_id")
 
 
@@ -449,5 +498,7 @@ def tree(
         return build(by_parent.get(None, []))
     row = units[units["unit_id"] == root]
     if row.empty:
-        raise NotFoundError(f"no admin unit {root!r}", where="root")
+        raise NotFoundError(
+            f"no admin unit {root!r}", where="root", message_id=f"tidak ada unit wilayah {root!r}"
+        )
     return build([(root, str(row["name"].iloc[0]), str(row["level"].iloc[0]))])

@@ -71,6 +71,8 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
                     f"value cannot be stored as JSON: {exc}",
                     where=f"row {row}, field {series.name}",
                     hint="use lists, dicts, strings and numbers only",
+                    message_id=f"nilai tidak dapat disimpan sebagai JSON: {exc}",
+                    hint_id="gunakan hanya list, dict, string dan angka",
                 ) from exc
         return out
     if kind == "datetime":

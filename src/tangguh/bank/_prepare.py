@@ -32,6 +32,9 @@ def prepare_geometry(frame: gpd.GeoDataFrame, layer_id: str) -> tuple[gpd.GeoDat
             f"layer {layer_id!r}: the data have no CRS",
             where=f"layer {layer_id}",
             hint="set one (GeoDataFrame.set_crs) or pass --crs EPSG:XXXX when importing",
+            message_id=f"lapisan {layer_id!r}: data tidak memiliki CRS",
+            hint_id="tetapkan CRS (GeoDataFrame.set_crs) atau berikan --crs EPSG:XXXX saat "
+            "mengimpor",
         )
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
@@ -66,6 +69,9 @@ def prepare_geometry(frame: gpd.GeoDataFrame, layer_id: str) -> tuple[gpd.GeoDat
         f"layer {layer_id!r}: mixed geometry types {sorted(names)}",
         where=f"layer {layer_id}",
         hint="split the data into one layer per geometry type (e.g. --geometry-type Polygon)",
+        message_id=f"lapisan {layer_id!r}: jenis geometri bercampur {sorted(names)}",
+        hint_id="pisahkan data menjadi satu lapisan per jenis geometri (mis. --geometry-type "
+        "Polygon)",
     )
 
 
@@ -78,6 +84,9 @@ def merge_geometry_type(old: str | None, new: str, layer_id: str) -> str:
         f"layer {layer_id!r} holds {old} geometries, the new data are {new}",
         where=f"layer {layer_id}",
         hint="import into another layer id, or delete the layer first (`tangguh layer delete`)",
+        message_id=f"lapisan {layer_id!r} berisi geometri {old}, data baru berisi {new}",
+        hint_id="impor ke ID lapisan lain, atau hapus lapisan itu terlebih dahulu (`tangguh "
+        "layer delete`)",
     )
 
 
@@ -95,6 +104,8 @@ def merge_kinds(
                 f"column {name!r} was {old_map[name]} and is now {kind}",
                 where=f"layer {layer_id}, column {name}",
                 hint="cast it back (--type name=KIND) or rename the column",
+                message_id=f"kolom {name!r} sebelumnya {old_map[name]} dan sekarang {kind}",
+                hint_id="kembalikan jenisnya (--type name=KIND) atau ganti nama kolom",
             )
     new_cols = [k for k in new if k[0] not in old_map]
     new_names = {n for n, _ in new}

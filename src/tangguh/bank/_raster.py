@@ -32,7 +32,11 @@ def raster_to_store(src_path: Path, dst_path: Path, *, crs: str | None = None) -
     """
     if not src_path.exists():
         raise ImportError_(
-            f"raster file not found: {src_path}", where=str(src_path), hint="check the path"
+            f"raster file not found: {src_path}",
+            where=str(src_path),
+            hint="check the path",
+            message_id=f"berkas raster tidak ditemukan: {src_path}",
+            hint_id="periksa path berkas",
         )
     try:
         with rasterio.open(src_path) as src:
@@ -42,6 +46,9 @@ def raster_to_store(src_path: Path, dst_path: Path, *, crs: str | None = None) -
                     "the raster has no CRS",
                     where=str(src_path),
                     hint="pass --crs EPSG:XXXX (or put a .prj file beside an .asc grid)",
+                    message_id="raster tidak memiliki CRS",
+                    hint_id="berikan --crs EPSG:XXXX (atau letakkan berkas .prj di samping grid "
+                    ".asc)",
                 )
             out_crs = rasterio.crs.CRS.from_user_input(crs) if crs else source_crs
             profile = src.profile.copy()
@@ -78,6 +85,8 @@ def raster_to_store(src_path: Path, dst_path: Path, *, crs: str | None = None) -
             f"cannot read the raster: {exc}",
             where=str(src_path),
             hint="give a GeoTIFF or ESRI ASCII grid (.asc) file",
+            message_id=f"raster tidak dapat dibaca: {exc}",
+            hint_id="berikan berkas GeoTIFF atau grid ESRI ASCII (.asc)",
         ) from exc
 
 
@@ -112,6 +121,8 @@ class RasterMixin:
                 f"no raster layer {layer_id!r}",
                 where=self.url,
                 hint="list layers with `tangguh layers`",
+                message_id=f"tidak ada lapisan raster {layer_id!r}",
+                hint_id="lihat daftar lapisan dengan `tangguh layers`",
             )
         return self.raster_dir() / path
 
@@ -133,6 +144,8 @@ class RasterMixin:
                         f"layer {layer_id!r} already exists",
                         where=self.url,
                         hint="delete it first or choose another id",
+                        message_id=f"lapisan {layer_id!r} sudah ada",
+                        hint_id="hapus lapisan itu terlebih dahulu atau pilih ID lain",
                     )
                 values = (meta or LayerMeta()).to_dict()
                 values.setdefault("source", str(path))

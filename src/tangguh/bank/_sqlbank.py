@@ -96,6 +96,8 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                         "not a Tangguh bank",
                         where=self.url,
                         hint="create one with `tangguh db upgrade --bank …`",
+                        message_id="bukan bank data Tangguh",
+                        hint_id="buat bank data dengan `tangguh db upgrade --bank …`",
                     )
                 self._init_backend(conn)
                 self._migrate(conn, 0)
@@ -107,6 +109,9 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                 f"({__version__}, schema {S.SCHEMA_VERSION})",
                 where=self.url,
                 hint="upgrade Tangguh (pip install -U tangguh)",
+                message_id=f"skema bank data versi {version}, lebih baru daripada Tangguh ini "
+                f"({__version__}, skema {S.SCHEMA_VERSION})",
+                hint_id="perbarui Tangguh (pip install -U tangguh)",
             )
 
     def _check_current(self) -> None:
@@ -116,6 +121,9 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                 f"the bank has schema version {version}; this Tangguh needs {S.SCHEMA_VERSION}",
                 where=self.url,
                 hint=f"run `tangguh db upgrade --bank {self.url}` (keeps your data)",
+                message_id=f"skema bank data versi {version}; Tangguh ini memerlukan versi "
+                f"{S.SCHEMA_VERSION}",
+                hint_id=f"jalankan `tangguh db upgrade --bank {self.url}` (data Anda tetap utuh)",
             )
 
     @abstractmethod
@@ -197,15 +205,29 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
 
         known = [i.id for i in self.layers()]
         close = difflib.get_close_matches(layer_id, known, n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "list layers with `tangguh layers`"
-        return NotFoundError(f"no layer {layer_id!r} in the bank", where=self.url, hint=hint)
+        if close:
+            hint = f"did you mean {', '.join(close)}?"
+            hint_id = f"mungkin maksud Anda {', '.join(close)}?"
+        else:
+            hint = "list layers with `tangguh layers`"
+            hint_id = "lihat daftar lapisan dengan `tangguh layers`"
+        return NotFoundError(
+            f"no layer {layer_id!r} in the bank",
+            where=self.url,
+            hint=hint,
+            message_id=f"tidak ada lapisan {layer_id!r} di bank data",
+            hint_id=hint_id,
+        )
 
     def update_meta(self, layer_id: str, **values: Any) -> LayerInfo:
         allowed = {f.name for f in fields(LayerMeta)}
         unknown = set(values) - allowed
         if unknown:
             raise InputError(
-                f"unknown catalogue fields {sorted(unknown)}", hint=f"use one of {sorted(allowed)}"
+                f"unknown catalogue fields {sorted(unknown)}",
+                hint=f"use one of {sorted(allowed)}",
+                message_id=f"kolom katalog tidak dikenal: {sorted(unknown)}",
+                hint_id=f"gunakan salah satu dari {sorted(allowed)}",
             )
         with self._tx() as conn:
             if self._layer_row(conn, layer_id) is None:
@@ -252,7 +274,11 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
         validate_layer_id(layer_id)
         self._check_current()
         if not isinstance(frame, gpd.GeoDataFrame):
-            raise InputError("write_layer needs a GeoDataFrame", where=f"layer {layer_id}")
+            raise InputError(
+                "write_layer needs a GeoDataFrame",
+                where=f"layer {layer_id}",
+                message_id="write_layer memerlukan GeoDataFrame",
+            )
         frame, geometry_type = prepare_geometry(frame, layer_id)
         frame = frame.reset_index(drop=True)
         kinds = column_kinds(frame)
@@ -262,12 +288,16 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                     f"column name {name!r} is reserved",
                     where=f"layer {layer_id}",
                     hint="rename the column (e.g. --rename fid=source_fid)",
+                    message_id=f"nama kolom {name!r} sudah dipakai oleh sistem",
+                    hint_id="ganti nama kolom (mis. --rename fid=source_fid)",
                 )
         if key is not None and key not in frame.columns:
             raise InputError(
                 f"key column {key!r} is not in the data",
                 where=f"layer {layer_id}",
                 hint=f"choose one of {[k for k, _ in kinds]}",
+                message_id=f"kolom kunci {key!r} tidak ada di data",
+                hint_id=f"pilih salah satu dari {[k for k, _ in kinds]}",
             )
         if key is not None and frame[key].duplicated().any():
             dup = frame.loc[frame[key].duplicated(), key].iloc[0]
@@ -275,6 +305,8 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                 f"key column {key!r} has duplicate values (e.g. {dup!r})",
                 where=f"layer {layer_id}, column {key}",
                 hint="choose a unique key column or import without --key",
+                message_id=f"kolom kunci {key!r} memiliki nilai ganda (mis. {dup!r})",
+                hint_id="pilih kolom kunci yang unik atau impor tanpa --key",
             )
         now = _now()
         with self._tx() as conn:
@@ -284,6 +316,8 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                     f"layer {layer_id!r} is a raster layer",
                     where=f"layer {layer_id}",
                     hint="delete it first or use another layer id",
+                    message_id=f"lapisan {layer_id!r} adalah lapisan raster",
+                    hint_id="hapus lapisan itu terlebih dahulu atau gunakan ID lapisan lain",
                 )
             if row is None:
                 version = 1
@@ -433,12 +467,16 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                 raise InputError(
                     f"layer {layer_id!r} is a raster",
                     hint=f"its file is {self.raster_path(layer_id)}",
+                    message_id=f"lapisan {layer_id!r} adalah raster",
+                    hint_id=f"berkasnya adalah {self.raster_path(layer_id)}",
                 )
             current = int(row["current_version"])
             if version is not None and not 1 <= version <= current:
                 raise NotFoundError(
                     f"layer {layer_id!r} has versions 1..{current}, not {version}",
                     hint=f"see `tangguh layer history {layer_id}`",
+                    message_id=f"lapisan {layer_id!r} memiliki versi 1..{current}, bukan {version}",
+                    hint_id=f"lihat `tangguh layer history {layer_id}`",
                 )
             kinds = [tuple(k) for k in row["columns"]]
             if version is not None and version < current:
@@ -449,6 +487,8 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                     raise InputError(
                         f"layer {layer_id!r} has no column {name!r}",
                         hint=f"columns: {sorted(known)}",
+                        message_id=f"lapisan {layer_id!r} tidak memiliki kolom {name!r}",
+                        hint_id=f"kolom yang ada: {sorted(known)}",
                     )
             sel = [k for k in kinds if columns is None or k[0] in columns]
             frame = self._select_features(

@@ -49,6 +49,8 @@ class TimeSeriesMixin:
             raise InputError(
                 f"stations table lacks columns {sorted(missing)}",
                 hint="give at least station_id and kind (and lon, lat)",
+                message_id=f"tabel stasiun tidak memiliki kolom {sorted(missing)}",
+                hint_id="berikan setidaknya station_id dan kind (serta lon, lat)",
             )
         if stations["station_id"].isna().any() or stations["station_id"].duplicated().any():
             bad = stations.index[
@@ -58,6 +60,8 @@ class TimeSeriesMixin:
                 "station_id is empty or repeated",
                 where=f"rows {list(bad[:5])}",
                 hint="give every station a unique id",
+                message_id="station_id kosong atau berulang",
+                hint_id="berikan ID unik untuk setiap stasiun",
             )
         now = _now()
         records = []
@@ -111,6 +115,8 @@ class TimeSeriesMixin:
             raise InputError(
                 f"observations lack columns {sorted(missing)}",
                 hint="give station_id, parameter, t (with time zone), value",
+                message_id=f"data pengamatan tidak memiliki kolom {sorted(missing)}",
+                hint_id="berikan station_id, parameter, t (dengan zona waktu), value",
             )
         t = pd.to_datetime(observations["t"], errors="coerce")
         if t.isna().any():
@@ -119,12 +125,16 @@ class TimeSeriesMixin:
                 "unreadable or missing time",
                 where=f"row {row}, field t",
                 hint="use ISO 8601 with a zone, e.g. 2024-02-01T07:00:00+07:00",
+                message_id="waktu tidak terbaca atau kosong",
+                hint_id="gunakan ISO 8601 dengan zona waktu, mis. 2024-02-01T07:00:00+07:00",
             )
         if getattr(t.dt, "tz", None) is None:
             raise InputError(
                 "observation times have no time zone",
                 where="field t",
                 hint="add a zone (Jakarta data are usually WIB: +07:00)",
+                message_id="waktu pengamatan tidak memiliki zona waktu",
+                hint_id="tambahkan zona waktu (data Jakarta biasanya WIB: +07:00)",
             )
         obs = pd.DataFrame(
             {
@@ -143,6 +153,9 @@ class TimeSeriesMixin:
             raise InputError(
                 f"observations for unknown stations {unknown[:5]}",
                 hint="register the stations first (write_stations / `tangguh stations import`)",
+                message_id=f"pengamatan untuk stasiun yang tidak dikenal {unknown[:5]}",
+                hint_id="daftarkan stasiun terlebih dahulu (write_stations / `tangguh stations "
+                "import`)",
             )
         with self._tx() as conn:
             self._bulk_observations(conn, obs)
@@ -168,7 +181,10 @@ class TimeSeriesMixin:
             stamp = pd.Timestamp(bound)
             if stamp.tzinfo is None:
                 raise InputError(
-                    "time bound without a time zone", hint="give e.g. 2024-02-01T00:00+07:00"
+                    "time bound without a time zone",
+                    hint="give e.g. 2024-02-01T00:00+07:00",
+                    message_id="batas waktu tanpa zona waktu",
+                    hint_id="berikan mis. 2024-02-01T00:00+07:00",
                 )
             value = stamp.to_pydatetime()
             params[name] = value if self.dialect == "postgresql" else S.to_micros(value)
@@ -201,6 +217,8 @@ class TimeSeriesMixin:
             raise InputError(
                 f"attribute rows lack columns {sorted(missing)}",
                 hint="give unit_id, attribute, value (and year, source)",
+                message_id=f"baris atribut tidak memiliki kolom {sorted(missing)}",
+                hint_id="berikan unit_id, attribute, value (serta year, source)",
             )
         records = [
             {

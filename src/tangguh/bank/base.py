@@ -51,6 +51,9 @@ def validate_layer_id(layer_id: str) -> str:
             where="layer id",
             hint="use lower-case letters, digits and single underscores, starting with a letter "
             "(at most 63 characters; not starting with gpkg_, rtree_, tg_), e.g. 'rw_boundaries'",
+            message_id=f"ID lapisan {layer_id!r} tidak sah",
+            hint_id="gunakan huruf kecil, angka dan garis bawah tunggal, diawali huruf "
+            "(paling banyak 63 karakter; tidak diawali gpkg_, rtree_, tg_), mis. 'rw_boundaries'",
         )
     return layer_id
 

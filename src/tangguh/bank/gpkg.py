@@ -138,6 +138,8 @@ class GpkgBank(SqlBank):
                 f"no bank at {self.path}",
                 where=str(self.path),
                 hint="create one with `tangguh demo` or `tangguh db upgrade`",
+                message_id=f"tidak ada bank data di {self.path}",
+                hint_id="buat bank data dengan `tangguh demo` atau `tangguh db upgrade`",
             )
         if self.path.exists() and self.path.stat().st_size > 0:
             with self.path.open("rb") as fh:
@@ -146,6 +148,8 @@ class GpkgBank(SqlBank):
                         "the file is not a GeoPackage/SQLite database",
                         where=str(self.path),
                         hint="give a .gpkg path",
+                        message_id="berkas ini bukan basis data GeoPackage/SQLite",
+                        hint_id="berikan path berkas .gpkg",
                     )
         self.path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(f"sqlite:///{self.path}", pool_size=2, max_overflow=8)

@@ -69,6 +69,8 @@ class PostgisBank(SqlBank):
                 f"invalid schema name {self.schema!r}",
                 where="bank URL ?schema=",
                 hint="use lower-case letters, digits and underscores",
+                message_id=f"nama skema {self.schema!r} tidak sah",
+                hint_id="gunakan huruf kecil, angka dan garis bawah",
             )
         rasters = query.pop("rasters", [None])[0]
         database = parts.path.lstrip("/") or "postgres"
@@ -95,6 +97,9 @@ class PostgisBank(SqlBank):
                 f"cannot connect to PostgreSQL: {exc.orig}",
                 where=_redact(url),
                 hint="check the URL, that the server runs and the database exists (createdb NAME)",
+                message_id=f"tidak dapat terhubung ke PostgreSQL: {exc.orig}",
+                hint_id="periksa URL, pastikan server berjalan dan basis datanya ada (createdb "
+                "NAME)",
             ) from exc
 
     @staticmethod
@@ -112,6 +117,9 @@ class PostgisBank(SqlBank):
                 where=self.url,
                 hint="install PostGIS (apt-get install postgresql-15-postgis-3) and run "
                 "CREATE EXTENSION postgis as a superuser",
+                message_id=f"PostGIS tidak tersedia di basis data ini: {exc}",
+                hint_id="pasang PostGIS (apt-get install postgresql-15-postgis-3) lalu jalankan "
+                "CREATE EXTENSION postgis sebagai superuser",
             ) from exc
         raw.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(self.schema)}")
 

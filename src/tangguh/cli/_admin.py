@@ -65,6 +65,8 @@ def _spec(value: str | None, level: str) -> tuple[Path, str, str | None, str | N
             f"--{level} expects FILE:NAME_FIELD, got {value!r}",
             where=f"--{level}",
             hint=f"e.g. --{level} rw_jakarta.shp:RW",
+            message_id=f"--{level} memerlukan BERKAS:KOLOM_NAMA, yang diterima {value!r}",
+            hint_id=f"mis. --{level} rw_jakarta.shp:RW",
         )
     return (
         Path(parts[0]),
@@ -116,6 +118,8 @@ def build_cmd(
                     f"no field {fld!r} in {path}",
                     where=f"--{level}",
                     hint=f"fields: {[c for c in frame.columns if c != 'geometry']}",
+                    message_id=f"tidak ada kolom {fld!r} di {path}",
+                    hint_id=f"kolom yang ada: {[c for c in frame.columns if c != 'geometry']}",
                 )
         frames[level] = frame
         names[level] = lookup[name_field.lower()]
@@ -125,7 +129,10 @@ def build_cmd(
             parents[level] = lookup[parent_field.lower()]
     if not frames:
         raise InputError(
-            "give at least one level", hint="e.g. --kelurahan kel.shp:NAME --rw rw.shp:RW"
+            "give at least one level",
+            hint="e.g. --kelurahan kel.shp:NAME --rw rw.shp:RW",
+            message_id="berikan setidaknya satu tingkat wilayah",
+            hint_id="mis. --kelurahan kel.shp:NAME --rw rw.shp:RW",
         )
     units, report = units_from_frames(
         frames, name_fields=names, code_fields=codes, parent_name_fields=parents, source=source
@@ -238,6 +245,8 @@ def match_cmd(
             f"cannot read the table: {exc}",
             where=str(table_file),
             hint="give a UTF-8 CSV with a header row",
+            message_id=f"tabel tidak dapat dibaca: {exc}",
+            hint_id="berikan CSV UTF-8 dengan baris judul kolom",
         ) from exc
     with use_bank(bank) as b:
         units = load_units(b)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tangguh.bank import Bank, open_bank, resolve_bank_url
 from tangguh.errors import TangguhError, exit_code_for
@@ -24,6 +25,7 @@ __all__ = [
     "err_console",
     "handle_errors",
     "msg",
+    "print_error",
     "status",
     "use_bank",
 ]
@@ -81,6 +83,28 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
+def print_error(exc: TangguhError) -> None:
+    """Print ``exc`` on stderr in both languages, the user's language first.
+
+    The labels come from :func:`msg`; the message and the hint come from
+    :meth:`TangguhError.text`, so an error without an Indonesian text prints
+    its English text once instead of twice.
+    """
+    first = language()
+    second = "en" if first == "id" else "id"
+    message_1, hint_1 = exc.text(first)
+    message_2, hint_2 = exc.text(second)
+    err_console.print(f"[bold red]{escape(msg('error'))}:[/] {escape(message_1)}")
+    if message_2 != message_1:
+        err_console.print(f"  {message_2}", markup=False)
+    if exc.where:
+        err_console.print(f"  {msg('where')}: {exc.where}", markup=False)
+    if hint_1:
+        err_console.print(f"  {msg('todo')}: {hint_1}", markup=False)
+        if hint_2 and hint_2 != hint_1:
+            err_console.print(f"    {hint_2}", markup=False)
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -92,11 +116,7 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except TangguhError as exc:
-            err_console.print(f"[bold red]{msg('error')}:[/] {exc.message}")
-            if exc.where:
-                err_console.print(f"  {msg('where')}: {exc.where}")
-            if exc.hint:
-                err_console.print(f"  {msg('todo')}: {exc.hint}")
+            print_error(exc)
             raise typer.Exit(exit_code_for(exc)) from None
 
     return wrapper  # type: ignore[return-value]

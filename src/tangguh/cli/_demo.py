@@ -40,7 +40,13 @@ def demo_cmd(
     from tangguh.demo import build_city, load_city
 
     if size not in ("small", "full"):
-        raise InputError(f"unknown size {size!r}", where="--size", hint="use small or full")
+        raise InputError(
+            f"unknown size {size!r}",
+            where="--size",
+            hint="use small or full",
+            message_id=f"ukuran {size!r} tidak dikenal",
+            hint_id="gunakan small atau full",
+        )
     started = time.perf_counter()
     if replace and not bank.startswith(("postgresql://", "postgres://")):
         path = Path(bank.removeprefix("gpkg://"))

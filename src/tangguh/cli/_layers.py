@@ -40,6 +40,8 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
                 f"{option} expects NAME=VALUE, got {item!r}",
                 where=option,
                 hint=f"e.g. {option} KEL_NAME=kelurahan",
+                message_id=f"{option} memerlukan NAMA=NILAI, yang diterima {item!r}",
+                hint_id=f"mis. {option} KEL_NAME=kelurahan",
             )
         key, value = item.split("=", 1)
         out[key.strip()] = value.strip()
@@ -323,6 +325,8 @@ def export_cmd(
                 f"bad --bbox {bbox!r}",
                 where="--bbox",
                 hint="give minx,miny,maxx,maxy in lon/lat, e.g. 106.8,-6.3,106.9,-6.1",
+                message_id=f"--bbox {bbox!r} tidak sah",
+                hint_id="berikan minx,miny,maxx,maxy dalam lon/lat, mis. 106.8,-6.3,106.9,-6.1",
             ) from None
         box = (parts[0], parts[1], parts[2], parts[3])
     with use_bank(bank) as b:
@@ -333,6 +337,8 @@ def export_cmd(
                     f"layer {layer_id!r} has no column {col!r}",
                     where="--where",
                     hint=f"columns: {[c for c in frame.columns if c != 'geometry']}",
+                    message_id=f"lapisan {layer_id!r} tidak memiliki kolom {col!r}",
+                    hint_id=f"kolom yang ada: {[c for c in frame.columns if c != 'geometry']}",
                 )
             frame = frame[frame[col].astype(str) == value]
     path = write_vector(frame, to)

@@ -44,6 +44,8 @@ def stations_import(
                 f"no column {col!r}",
                 where=str(file),
                 hint=f"columns: {[c for c in frame.columns if c != 'geometry']}",
+                message_id=f"tidak ada kolom {col!r}",
+                hint_id=f"kolom yang ada: {[c for c in frame.columns if c != 'geometry']}",
             )
     pts = frame.geometry.representative_point()
     stations = pd.DataFrame(
@@ -96,7 +98,9 @@ def _column_map(values: list[str] | None) -> dict[str, str]:
     for item in values or []:
         if "=" not in item:
             raise InputError(
-                f"--column expects 'CSV COLUMN=station_id', got {item!r}", where="--column"
+                f"--column expects 'CSV COLUMN=station_id', got {item!r}",
+                where="--column",
+                message_id=f"--column memerlukan 'KOLOM CSV=station_id', yang diterima {item!r}",
             )
         col, sid = item.rsplit("=", 1)
         out[col] = sid

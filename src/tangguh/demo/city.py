@@ -122,11 +122,19 @@ def build_city(size: Literal["small", "full"] = "small", *, seed: int = 0) -> De
     """
     if size not in SIZES:
         raise InputError(
-            f"unknown demo city size {size!r}", where="size", hint="use 'small' or 'full'"
+            f"unknown demo city size {size!r}",
+            where="size",
+            hint="use 'small' or 'full'",
+            message_id=f"ukuran kota demo {size!r} tidak dikenal",
+            hint_id="gunakan 'small' atau 'full'",
         )
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(
-            f"invalid seed {seed!r}", where="seed", hint="use a non-negative integer, e.g. 0"
+            f"invalid seed {seed!r}",
+            where="seed",
+            hint="use a non-negative integer, e.g. 0",
+            message_id=f"seed {seed!r} tidak sah",
+            hint_id="gunakan bilangan bulat tidak negatif, mis. 0",
         )
 
     def rng(part: str) -> np.random.Generator:

@@ -103,12 +103,19 @@ def _lookup(name: str, registry: Mapping[str, Source]) -> Source:
     if name in registry:
         return registry[name]
     close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
-    hint = (
-        f"did you mean {', '.join(close)}?"
-        if close
-        else "list the known sources with `tangguh fetch --list`"
+    if close:
+        hint = f"did you mean {', '.join(close)}?"
+        hint_id = f"mungkin maksud Anda {', '.join(close)}?"
+    else:
+        hint = "list the known sources with `tangguh fetch --list`"
+        hint_id = "lihat daftar sumber yang dikenal dengan `tangguh fetch --list`"
+    raise NotFoundError(
+        f"unknown source {name!r}",
+        where="source registry",
+        hint=hint,
+        message_id=f"sumber {name!r} tidak dikenal",
+        hint_id=hint_id,
     )
-    raise NotFoundError(f"unknown source {name!r}", where="source registry", hint=hint)
 
 
 def _cached(target: Path, source: Source) -> str | None:
@@ -130,16 +137,22 @@ def _http_error(source: Source, response: httpx.Response) -> FetchError:
     status = response.status_code
     if status == 404:
         hint = "the file has moved or been removed; check the url in the registry"
+        hint_id = "berkas telah dipindah atau dihapus; periksa url di daftar sumber"
     elif status in (401, 403):
         hint = "the server refuses access; the source may need a login or a different mirror"
+        hint_id = "server menolak akses; sumber ini mungkin memerlukan login atau mirror lain"
     elif status == 429 or status >= 500:
         hint = "the server is busy or down; try again later"
+        hint_id = "server sedang sibuk atau mati; coba lagi nanti"
     else:
         hint = "check the url in the registry"
+        hint_id = "periksa url di daftar sumber"
     return FetchError(
         f"download of {source.name!r} failed: HTTP {status} {response.reason_phrase}",
         where=source.url,
         hint=hint,
+        message_id=f"unduhan {source.name!r} gagal: HTTP {status} {response.reason_phrase}",
+        hint_id=hint_id,
     )
 
 
@@ -198,6 +211,8 @@ def fetch(
             f"cannot create cache directory: {exc.strerror or exc}",
             where=str(cache_dir),
             hint="choose a writable --cache directory",
+            message_id=f"direktori cache tidak dapat dibuat: {exc.strerror or exc}",
+            hint_id="pilih direktori --cache yang dapat ditulisi",
         ) from exc
     target = cache_dir / source.cache_name
     meta = read_meta(target) or {}
@@ -223,12 +238,18 @@ def fetch(
             where=source.url,
             hint="the server is slow or unreachable; try again, or use a mirror via "
             "TANGGUH_SOURCES",
+            message_id=f"unduhan {source.name!r} melewati batas waktu ({type(exc).__name__})",
+            hint_id="server lambat atau tidak dapat dijangkau; coba lagi, atau gunakan mirror "
+            "melalui "
+            "TANGGUH_SOURCES",
         ) from exc
     except httpx.HTTPError as exc:
         raise FetchError(
             f"download of {source.name!r} failed: {exc}",
             where=source.url,
             hint="check the network connection or proxy settings (HTTPS_PROXY)",
+            message_id=f"unduhan {source.name!r} gagal: {exc}",
+            hint_id="periksa koneksi jaringan atau pengaturan proxy (HTTPS_PROXY)",
         ) from exc
     finally:
         if own_client:
@@ -278,6 +299,12 @@ def _download(
                     hint="the file changed upstream or the download was tampered with; the "
                     "cached copy was kept. Update sha256 in the registry only if the new "
                     "file is trusted",
+                    message_id=f"checksum {source.name!r} tidak cocok: seharusnya "
+                    f"{source.sha256}, diperoleh {sha}",
+                    hint_id="berkas berubah di sumbernya atau unduhan telah diubah pihak lain; "
+                    "salinan di cache "
+                    "tetap disimpan. Perbarui sha256 di daftar sumber hanya jika berkas baru itu "
+                    "tepercaya",
                 )
             os.replace(tmp, target)
         except BaseException:

@@ -94,9 +94,17 @@ def _source(name: str, entry: Any, where: str) -> Source:
             f"invalid source name {name!r}",
             where=here,
             hint="use lower-case letters, digits, '.', '_' and '-' (at most 80 characters)",
+            message_id=f"nama sumber {name!r} tidak sah",
+            hint_id="gunakan huruf kecil, angka, '.', '_' dan '-' (paling banyak 80 karakter)",
         )
     if not isinstance(entry, dict):
-        raise InputError("a source must be a table", where=here, hint="write [sources.NAME]")
+        raise InputError(
+            "a source must be a table",
+            where=here,
+            hint="write [sources.NAME]",
+            message_id="sebuah sumber harus berupa tabel",
+            hint_id="tulis [sources.NAME]",
+        )
     known = {f.name for f in fields(Source)} - {"name"}
     unknown = sorted(set(entry) - known)
     if unknown:
@@ -104,6 +112,8 @@ def _source(name: str, entry: Any, where: str) -> Source:
             f"unknown key(s) {', '.join(unknown)}",
             where=here,
             hint=f"allowed keys: {', '.join(sorted(known))}",
+            message_id=f"kunci tidak dikenal: {', '.join(unknown)}",
+            hint_id=f"kunci yang diizinkan: {', '.join(sorted(known))}",
         )
     missing = [key for key in _REQUIRED if not str(entry.get(key) or "").strip()]
     if missing:
@@ -111,17 +121,27 @@ def _source(name: str, entry: Any, where: str) -> Source:
             f"missing {', '.join(missing)}",
             where=here,
             hint="every source needs url, format, licence, attribution and description",
+            message_id=f"belum diisi: {', '.join(missing)}",
+            hint_id="setiap sumber memerlukan url, format, licence, attribution dan description",
         )
     values: dict[str, str | None] = {}
     for key in known:
         value = entry.get(key)
         if value is not None and not isinstance(value, str):
-            raise InputError(f"{key} must be a string", where=f"{here} {key}")
+            raise InputError(
+                f"{key} must be a string",
+                where=f"{here} {key}",
+                message_id=f"{key} harus berupa string",
+            )
         values[key] = value.strip() if value and value.strip() else None
     url = values["url"] or ""
     if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).netloc:
         raise InputError(
-            f"url must be http(s): {url!r}", where=f"{here} url", hint="give a full https:// URL"
+            f"url must be http(s): {url!r}",
+            where=f"{here} url",
+            hint="give a full https:// URL",
+            message_id=f"url harus http(s): {url!r}",
+            hint_id="berikan URL https:// lengkap",
         )
     sha256 = values["sha256"]
     if sha256 is not None:
@@ -131,11 +151,16 @@ def _source(name: str, entry: Any, where: str) -> Source:
                 "sha256 must be 64 hexadecimal digits",
                 where=f"{here} sha256",
                 hint="compute it with `sha256sum FILE`, or leave it empty for live files",
+                message_id="sha256 harus terdiri atas 64 digit heksadesimal",
+                hint_id="hitung dengan `sha256sum FILE`, atau biarkan kosong untuk berkas yang "
+                "terus berubah",
             )
     filename = values["filename"]
     if filename is not None and (filename in (".", "..") or "/" in filename or "\\" in filename):
         raise InputError(
-            f"filename must be a plain file name: {filename!r}", where=f"{here} filename"
+            f"filename must be a plain file name: {filename!r}",
+            where=f"{here} filename",
+            message_id=f"filename harus berupa nama berkas biasa: {filename!r}",
         )
     return Source(
         name=name,
@@ -162,7 +187,11 @@ def parse_registry(text: str, *, where: str = "<registry>") -> dict[str, Source]
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InputError(
-            f"invalid TOML: {exc}", where=where, hint="check quotes and [sources.NAME] headers"
+            f"invalid TOML: {exc}",
+            where=where,
+            hint="check quotes and [sources.NAME] headers",
+            message_id=f"TOML tidak sah: {exc}",
+            hint_id="periksa tanda kutip dan judul [sources.NAME]",
         ) from exc
     unknown = sorted(set(data) - {"sources"})
     if unknown:
@@ -170,10 +199,14 @@ def parse_registry(text: str, *, where: str = "<registry>") -> dict[str, Source]
             f"unknown top-level key(s) {', '.join(unknown)}",
             where=where,
             hint="put every source under [sources.NAME]",
+            message_id=f"kunci tingkat atas tidak dikenal: {', '.join(unknown)}",
+            hint_id="letakkan setiap sumber di bawah [sources.NAME]",
         )
     tables = data.get("sources", {})
     if not isinstance(tables, dict):
-        raise InputError("'sources' must be a table", where=where)
+        raise InputError(
+            "'sources' must be a table", where=where, message_id="'sources' harus berupa tabel"
+        )
     return {name: _source(name, entry, where) for name, entry in tables.items()}
 
 
@@ -185,6 +218,8 @@ def _read(path: Path) -> dict[str, Source]:
             f"cannot read source registry: {exc.strerror or exc}",
             where=str(path),
             hint=f"check the path (or unset {ENV_VAR})",
+            message_id=f"daftar sumber tidak dapat dibaca: {exc.strerror or exc}",
+            hint_id=f"periksa path berkas (atau hapus variabel lingkungan {ENV_VAR})",
         ) from exc
     return parse_registry(text, where=str(path))
 

@@ -207,6 +207,10 @@ def _cast_one(values: pd.Series, kind: str) -> tuple[pd.Series, pd.Series]:
         where="types",
         hint=f"use one of {', '.join(TYPE_NAMES)} (date/datetime may add a format, "
         "e.g. 'date:%d/%m/%Y')",
+        message_id=f"jenis kolom {kind!r} tidak dikenal",
+        hint_id=f"gunakan salah satu dari {', '.join(TYPE_NAMES)} (date/datetime boleh diberi "
+        "format, "
+        "mis. 'date:%d/%m/%Y')",
     )
 
 
@@ -230,6 +234,8 @@ def cast_types(
                 f"types names column {column!r}, which is not in the file",
                 where=source,
                 hint=f"columns are: {', '.join(map(str, out.columns))}",
+                message_id=f"types menyebut kolom {column!r}, yang tidak ada di berkas",
+                hint_id=f"kolom yang ada: {', '.join(map(str, out.columns))}",
             )
         new, bad = _cast_one(out[column], kind.strip().lower())
         if bool(bad.any()):
@@ -241,6 +247,10 @@ def cast_types(
                 where=f"{source}, {_rows_text(rows, line_offset)}, field {column!r}",
                 hint=f"fix those cells, or pass another type for {column!r} "
                 "(e.g. types={'" + column + "': 'str'})",
+                message_id=f"{int(bad.sum())} nilai di kolom {column!r} tidak dapat dibaca sebagai "
+                f"{kind} (pertama: {first!r})",
+                hint_id=f"perbaiki sel-sel itu, atau berikan jenis lain untuk {column!r} "
+                "(mis. types={'" + column + "': 'str'})",
             )
         out[column] = new
     return out
@@ -257,6 +267,8 @@ def _family_of(geometry_type: str) -> int:
             f"unknown geometry_type {geometry_type!r}",
             where="geometry_type",
             hint="use Point, LineString or Polygon (or their Multi* forms)",
+            message_id=f"geometry_type {geometry_type!r} tidak dikenal",
+            hint_id="gunakan Point, LineString atau Polygon (atau bentuk Multi*-nya)",
         )
     return lookup[key]
 
@@ -343,6 +355,10 @@ def check_geometries(
             where=source,
             hint="a layer holds one kind of geometry: pass geometry_type= (--geometry-type) "
             "Point, LineString or Polygon to keep one kind; the others are reported",
+            message_id=f"berkas ini mencampur jenis geometri ({listing})",
+            hint_id="satu lapisan hanya berisi satu jenis geometri: berikan geometry_type= "
+            "(--geometry-type) "
+            "Point, LineString atau Polygon untuk menyimpan satu jenis; jenis lainnya dilaporkan",
         )
     if wanted is not None:
         other = keep & (family != wanted)
@@ -373,6 +389,10 @@ def check_geometries(
                 where=f"{source}, {_rows_text(rows[bad], None)}",
                 hint="fix them in a GIS, or import with on_invalid='repair' (--repair) to "
                 "repair them with make_valid",
+                message_id=f"{len(bad)} geometri tidak sah (pertama: {reasons[0]})",
+                hint_id="perbaiki di aplikasi GIS, atau impor dengan on_invalid='repair' "
+                "(--repair) untuk "
+                "memperbaikinya dengan make_valid",
             )
         if target == 7:
             fixed = shapely.make_valid(geoms[bad])
@@ -486,22 +506,37 @@ def _duplicates(frame: gpd.GeoDataFrame, line_offset: int | None) -> list[Issue]
 _AREA_MARGIN = 2.0  # degrees of slack around a CRS's area of use
 _JAKARTA_UTM = (
     "they look like metres in UTM; Jakarta is UTM zone 48S: pass --crs EPSG:32748 "
-    "(WGS 84 / UTM 48S) or --crs EPSG:23834 (DGN95 / UTM 48S)"
+    "(WGS 84 / UTM 48S) or --crs EPSG:23834 (DGN95 / UTM 48S)",
+    "koordinat tampak seperti meter dalam UTM; Jakarta berada di zona UTM 48S: berikan "
+    "--crs EPSG:32748 (WGS 84 / UTM 48S) atau --crs EPSG:23834 (DGN95 / UTM 48S)",
 )
 
 
-def _guess_crs(bounds: tuple[float, float, float, float], crs: CRS) -> str:
+def _guess_crs(bounds: tuple[float, float, float, float], crs: CRS) -> tuple[str, str]:
+    """Guess the CRS the coordinates really use; the hint in English and Bahasa Indonesia."""
     xmin, ymin, xmax, ymax = bounds
     utm_like = 100_000 <= xmin <= xmax <= 900_000 and 0 <= ymin <= ymax <= 10_000_000
     if utm_like:
         if ymin > 5_000_000:
             return _JAKARTA_UTM
-        return "they look like metres in a northern UTM zone: pass --crs EPSG:326NN"
+        return (
+            "they look like metres in a northern UTM zone: pass --crs EPSG:326NN",
+            "koordinat tampak seperti meter dalam zona UTM utara: berikan --crs EPSG:326NN",
+        )
     if crs.is_geographic and -90 <= xmin <= xmax <= 90 and -180 <= ymin <= ymax <= 180:
-        return "longitude and latitude look swapped: Jakarta is about lon 106.8, lat -6.2"
+        return (
+            "longitude and latitude look swapped: Jakarta is about lon 106.8, lat -6.2",
+            "bujur dan lintang tampak tertukar: Jakarta kira-kira di lon 106.8, lat -6.2",
+        )
     if -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90:
-        return "they look like degrees of longitude/latitude: pass --crs EPSG:4326"
-    return "pass the CRS the data really uses with --crs EPSG:XXXX"
+        return (
+            "they look like degrees of longitude/latitude: pass --crs EPSG:4326",
+            "koordinat tampak seperti derajat bujur/lintang: berikan --crs EPSG:4326",
+        )
+    return (
+        "pass the CRS the data really uses with --crs EPSG:XXXX",
+        "berikan CRS yang benar-benar dipakai data dengan --crs EPSG:XXXX",
+    )
 
 
 def check_crs_bounds(geoms: npt.NDArray[Any], crs: CRS, *, source: str) -> None:
@@ -520,9 +555,10 @@ def check_crs_bounds(geoms: npt.NDArray[Any], crs: CRS, *, source: str) -> None:
     xmin, ymin = float(box[:, 0].min()), float(box[:, 1].min())
     xmax, ymax = float(box[:, 2].max()), float(box[:, 3].max())
     extent = f"x {xmin:.6g}..{xmax:.6g}, y {ymin:.6g}..{ymax:.6g}"
-    problem = None
+    problem = problem_id = None
     if crs.is_geographic and (xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90):
         problem = "are outside the longitude/latitude range"
+        problem_id = "berada di luar rentang bujur/lintang"
     area = crs.area_of_use
     if problem is None and area is not None and area.west <= area.east:
         try:
@@ -541,10 +577,15 @@ def check_crs_bounds(geoms: npt.NDArray[Any], crs: CRS, *, source: str) -> None:
             inside = False
         if not inside:
             problem = f"fall outside the area where it is used ({area.name})"
+            problem_id = f"berada di luar wilayah penggunaannya ({area.name})"
     if problem is not None:
         name = crs.to_string()
+        guess, guess_id = _guess_crs((xmin, ymin, xmax, ymax), crs)
         raise ImportError_(
             f"the coordinates ({extent}) {problem}, so they cannot be in the declared CRS {name}",
             where=source,
-            hint=_guess_crs((xmin, ymin, xmax, ymax), crs) + " (--crs overrides the declared CRS)",
+            hint=guess + " (--crs overrides the declared CRS)",
+            message_id=f"koordinat ({extent}) {problem_id}, jadi tidak mungkin berada dalam "
+            f"CRS yang dinyatakan {name}",
+            hint_id=guess_id + " (--crs menggantikan CRS yang dinyatakan)",
         )

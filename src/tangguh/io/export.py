@@ -42,7 +42,13 @@ def _kml_driver() -> str:
 def _remove(path: Path, driver: str) -> None:
     """Remove an existing output (and a shapefile's sidecar files) so it is overwritten."""
     if path.is_dir():
-        raise InputError(f"{path} is a directory", where=str(path), hint="give a file name")
+        raise InputError(
+            f"{path} is a directory",
+            where=str(path),
+            hint="give a file name",
+            message_id=f"{path} adalah direktori",
+            hint_id="berikan nama berkas",
+        )
     path.unlink(missing_ok=True)
     if driver == "ESRI Shapefile":
         for suffix in _SIDECARS:
@@ -62,6 +68,9 @@ def _write_csv(frame: gpd.GeoDataFrame, path: Path) -> None:
             f"the frame already has column(s) {', '.join(clash)} that the CSV writer adds",
             where=str(path),
             hint="rename those columns before exporting to CSV",
+            message_id=f"kerangka data sudah memiliki kolom {', '.join(clash)} yang ditambahkan "
+            "oleh penulis CSV",
+            hint_id="ganti nama kolom-kolom itu sebelum mengekspor ke CSV",
         )
     table["wkt"] = shapely.to_wkt(geoms, rounding_precision=-1)
     if points:
@@ -105,12 +114,19 @@ def write_vector(
             f"cannot tell the output format from {path.suffix or '(no extension)'!r}",
             where=str(path),
             hint=f"use one of {', '.join(sorted(DRIVERS))}, or pass driver=",
+            message_id="format keluaran tidak dapat ditentukan dari "
+            f"{path.suffix or '(tanpa ekstensi)'!r}",
+            hint_id=f"gunakan salah satu dari {', '.join(sorted(DRIVERS))}, atau berikan driver=",
         )
     if chosen in ("KML", "LIBKML"):
         chosen = _kml_driver()
     if frame.crs is None:
         raise InputError(
-            "the frame has no CRS", where=str(path), hint="set one with frame.set_crs(...)"
+            "the frame has no CRS",
+            where=str(path),
+            hint="set one with frame.set_crs(...)",
+            message_id="kerangka data tidak memiliki CRS",
+            hint_id="tetapkan CRS dengan frame.set_crs(...)",
         )
     if chosen in _LONLAT_ONLY and not frame.crs.equals("EPSG:4326"):
         frame = frame.to_crs(4326)
@@ -124,5 +140,9 @@ def write_vector(
         try:
             pyogrio.write_dataframe(frame, path, driver=chosen, layer=layer or path.stem)
         except (pyogrio.errors.DataSourceError, pyogrio.errors.FieldError) as exc:
-            raise InputError(f"cannot write {path.name}: {exc}", where=str(path)) from exc
+            raise InputError(
+                f"cannot write {path.name}: {exc}",
+                where=str(path),
+                message_id=f"{path.name} tidak dapat ditulis: {exc}",
+            ) from exc
     return path

@@ -65,12 +65,16 @@ def shared_data_dir() -> Path:
         "shared data folder not found",
         where=", ".join(str(p) for p in tried),
         hint="set TANGGUH_SHARED_DATA to the folder holding jakarta/",
+        message_id="folder data bersama tidak ditemukan",
+        hint_id="tetapkan TANGGUH_SHARED_DATA ke folder yang berisi jakarta/",
     )
 
 
 def _read(path: Path) -> gpd.GeoDataFrame:
     if not path.exists():
-        raise NotFoundError(f"file not found: {path}", where=str(path))
+        raise NotFoundError(
+            f"file not found: {path}", where=str(path), message_id=f"berkas tidak ditemukan: {path}"
+        )
     if path.suffix.lower() == ".shp":  # dbf strings are latin-1 (SOURCE.txt)
         return gpd.read_file(path, encoding="latin-1")
     return gpd.read_file(path)
@@ -84,6 +88,8 @@ def _layer_path(folder: Path, stem: str) -> Path:
         f"InaSAFE layer {stem} not found",
         where=str(folder),
         hint="pass the admin-inasafe-2012 folder (with geojson/ or shapefile/)",
+        message_id=f"lapisan InaSAFE {stem} tidak ditemukan",
+        hint_id="berikan folder admin-inasafe-2012 (yang berisi geojson/ atau shapefile/)",
     )
 
 
@@ -156,7 +162,9 @@ def population_from_csv(path: Path | None = None) -> pd.DataFrame:
     """
     path = path or shared_data_dir() / "jakarta/kelurahan-population/kelurahan_population_2024.csv"
     if not path.exists():
-        raise NotFoundError(f"file not found: {path}", where=str(path))
+        raise NotFoundError(
+            f"file not found: {path}", where=str(path), message_id=f"berkas tidak ditemukan: {path}"
+        )
     raw = pd.read_csv(path, encoding="utf-8-sig", dtype={"district": str, "subdistrict": str})
     need = {"year", "city", "district", "subdistrict", "population"}
     if need - set(raw.columns):
@@ -164,6 +172,8 @@ def population_from_csv(path: Path | None = None) -> pd.DataFrame:
             f"missing columns {sorted(need - set(raw.columns))}",
             where=str(path),
             hint="expected year, city, district, subdistrict, population",
+            message_id=f"kolom tidak ada: {sorted(need - set(raw.columns))}",
+            hint_id="kolom yang diharapkan: year, city, district, subdistrict, population",
         )
     return pd.DataFrame(
         {
@@ -214,7 +224,9 @@ def population_from_dukcapil(path: Path | None = None) -> pd.DataFrame:
     raw = _read(path)
     missing = sorted(set(_DUKCAPIL_COLUMNS) - set(raw.columns))
     if missing:
-        raise ImportError_(f"missing columns {missing}", where=str(path))
+        raise ImportError_(
+            f"missing columns {missing}", where=str(path), message_id=f"kolom tidak ada: {missing}"
+        )
     out = pd.DataFrame(raw[list(_DUKCAPIL_COLUMNS)]).rename(columns=_DUKCAPIL_COLUMNS)
     for col in out.columns[3:]:
         out[col] = pd.to_numeric(out[col], errors="raise").astype("Int64")
@@ -257,6 +269,9 @@ def apply_population(
             f"{len(twice)} kelurahan matched by more than one row, e.g. {twice[0]}",
             where="population table",
             hint="keep one row per kelurahan",
+            message_id=f"{len(twice)} kelurahan cocok dengan lebih dari satu baris, mis. "
+            f"{twice[0]}",
+            hint_id="simpan satu baris per kelurahan",
         )
     out = units.copy()
     by_unit = pop_table.loc[result.matched.index].set_index(result.matched["unit_id"].to_numpy())
@@ -308,12 +323,18 @@ def codes_from_bps(folder: Path | None = None) -> pd.DataFrame:
     ):
         path = folder / f"{stem}.csv"
         if not path.exists():
-            raise NotFoundError(f"file not found: {path}", where=str(path))
+            raise NotFoundError(
+                f"file not found: {path}",
+                where=str(path),
+                message_id=f"berkas tidak ditemukan: {path}",
+            )
         frame = pd.read_csv(path, header=None, names=["code", "parent_code", "name"], dtype=str)
         bad = [c for c in frame["code"] if parse_code(c).level != level]
         if bad:
             raise ImportError_(
-                f"{len(bad)} codes are not {level} codes, e.g. {bad[0]}", where=str(path)
+                f"{len(bad)} codes are not {level} codes, e.g. {bad[0]}",
+                where=str(path),
+                message_id=f"{len(bad)} kode bukan kode {level}, mis. {bad[0]}",
             )
         frame.insert(0, "level", level)
         parts.append(frame)

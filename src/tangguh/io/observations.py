@@ -16,7 +16,11 @@ __all__ = ["observations_from_csv"]
 def _read(path: Path) -> pd.DataFrame:
     if not path.exists():
         raise ImportError_(
-            f"file {path} does not exist", where=str(path), hint="check the path and its spelling"
+            f"file {path} does not exist",
+            where=str(path),
+            hint="check the path and its spelling",
+            message_id=f"berkas {path} tidak ada",
+            hint_id="periksa path dan ejaannya",
         )
     try:
         return pd.read_csv(path, encoding="utf-8-sig")
@@ -25,12 +29,16 @@ def _read(path: Path) -> pd.DataFrame:
             f"the file is not UTF-8 ({exc.reason} at byte {exc.start})",
             where=str(path),
             hint="convert it to UTF-8",
+            message_id=f"berkas ini bukan UTF-8 ({exc.reason} pada bita {exc.start})",
+            hint_id="ubah berkas ke UTF-8",
         ) from exc
     except pd.errors.ParserError as exc:
         raise ImportError_(
             f"cannot parse the CSV: {exc}",
             where=str(path),
             hint="check quoting and the number of columns per line",
+            message_id=f"CSV tidak dapat diurai: {exc}",
+            hint_id="periksa tanda kutip dan jumlah kolom per baris",
         ) from exc
 
 
@@ -43,6 +51,8 @@ def _times(raw: pd.Series, tz: str | None, path: Path, column: str) -> pd.Series
             f"unreadable time {raw.iloc[bad[0]]!r} ({len(bad)} rows in all)",
             where=f"{path}, line {line}, field {column}",
             hint="use ISO 8601, e.g. 2024-02-01 07:00 or 2024-02-01T07:00+07:00",
+            message_id=f"waktu {raw.iloc[bad[0]]!r} tidak terbaca ({len(bad)} baris seluruhnya)",
+            hint_id="gunakan ISO 8601, mis. 2024-02-01 07:00 atau 2024-02-01T07:00+07:00",
         )
     if t.dt.tz is None:
         if tz is None:
@@ -50,6 +60,8 @@ def _times(raw: pd.Series, tz: str | None, path: Path, column: str) -> pd.Series
                 "the times have no time zone",
                 where=f"{path}, field {column}",
                 hint="pass --tz Asia/Jakarta (WIB) or the zone of the data",
+                message_id="waktu tidak memiliki zona waktu",
+                hint_id="berikan --tz Asia/Jakarta (WIB) atau zona waktu data tersebut",
             )
         t = t.dt.tz_localize(tz, ambiguous="raise", nonexistent="raise")
     return t
@@ -82,6 +94,8 @@ def observations_from_csv(
             f"no time column {time_column!r}",
             where=str(path),
             hint=f"columns are {list(frame.columns)}",
+            message_id=f"tidak ada kolom waktu {time_column!r}",
+            hint_id=f"kolom yang ada: {list(frame.columns)}",
         )
     t = _times(frame[time_column], tz, path, time_column)
     if columns:
@@ -91,6 +105,8 @@ def observations_from_csv(
                 f"no column(s) {missing}",
                 where=str(path),
                 hint=f"columns are {list(frame.columns)}",
+                message_id=f"kolom tidak ada: {missing}",
+                hint_id=f"kolom yang ada: {list(frame.columns)}",
             )
         parts = [
             pd.DataFrame({"station_id": sid, "t": t, "raw": frame[col], "col": col})
@@ -102,7 +118,11 @@ def observations_from_csv(
         for col in (station_column, value_column):
             if col not in frame.columns:
                 raise ImportError_(
-                    f"no column {col!r}", where=str(path), hint=f"columns are {list(frame.columns)}"
+                    f"no column {col!r}",
+                    where=str(path),
+                    hint=f"columns are {list(frame.columns)}",
+                    message_id=f"tidak ada kolom {col!r}",
+                    hint_id=f"kolom yang ada: {list(frame.columns)}",
                 )
         long = pd.DataFrame(
             {
@@ -119,6 +139,9 @@ def observations_from_csv(
             where=str(path),
             hint="wide files: --column 'Katulampa (air)=katulampa'; long files: "
             "--station-column and --value-column",
+            message_id="sebutkan kolom mana yang berisi nilai",
+            hint_id="berkas lebar: --column 'Katulampa (air)=katulampa'; berkas panjang: "
+            "--station-column dan --value-column",
         )
     value = pd.to_numeric(long["raw"], errors="coerce")
     bad = np.flatnonzero((value.isna() & long["raw"].notna()).to_numpy())
@@ -128,6 +151,8 @@ def observations_from_csv(
             f"value {long['raw'].iloc[i]!r} is not a number ({len(bad)} in all)",
             where=f"{path}, line {lines[i]}, field {long['col'].iloc[i]}",
             hint="fix or blank those cells",
+            message_id=f"nilai {long['raw'].iloc[i]!r} bukan angka ({len(bad)} seluruhnya)",
+            hint_id="perbaiki atau kosongkan sel-sel itu",
         )
     out = pd.DataFrame(
         {

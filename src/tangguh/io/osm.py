@@ -214,6 +214,8 @@ def _osm_file(path: Path) -> tuple[osmium.io.File, str]:
             "not an OpenStreetMap file",
             where=str(path),
             hint="give an OSM XML (.osm) or PBF (.osm.pbf) file, e.g. a Geofabrik extract",
+            message_id="bukan berkas OpenStreetMap",
+            hint_id="berikan berkas OSM XML (.osm) atau PBF (.osm.pbf), mis. ekstrak Geofabrik",
         )
     return osmium.io.File(str(path), fmt), fmt
 
@@ -296,6 +298,8 @@ def read_osm(
             f"unknown OSM layer(s): {', '.join(unknown)}",
             where="layers",
             hint=f"choose from {', '.join(OSM_LAYERS)}",
+            message_id=f"lapisan OSM tidak dikenal: {', '.join(unknown)}",
+            hint_id=f"pilih dari {', '.join(OSM_LAYERS)}",
         )
     if bbox is not None and not (bbox[0] < bbox[2] and bbox[1] < bbox[3]):
         raise InputError(
@@ -303,12 +307,17 @@ def read_osm(
             where="bbox",
             hint="give (min_lon, min_lat, max_lon, max_lat) in degrees, e.g. "
             "(106.68, -6.38, 106.98, -6.08) for Jakarta",
+            message_id=f"bbox {bbox} tidak sah",
+            hint_id="berikan (min_lon, min_lat, max_lon, max_lat) dalam derajat, mis. "
+            "(106.68, -6.38, 106.98, -6.08) untuk Jakarta",
         )
     if not path.is_file():
         raise ImportError_(
             "OSM file not found",
             where=str(path),
             hint="check the path, or download an extract with `tangguh fetch`",
+            message_id="berkas OSM tidak ditemukan",
+            hint_id="periksa path, atau unduh ekstrak dengan `tangguh fetch`",
         )
     from tangguh.io._osm_handler import _Collector, _NegativeNodes
 
@@ -342,6 +351,9 @@ def read_osm(
             where=str(path),
             hint="the file may be truncated or not OSM XML/PBF; download it again "
             "or check it with `osmium fileinfo`",
+            message_id=f"berkas OSM tidak dapat dibaca: {exc}",
+            hint_id="berkas mungkin terpotong atau bukan OSM XML/PBF; unduh ulang "
+            "atau periksa dengan `osmium fileinfo`",
         ) from exc
     collector.finish()
     if progress is not None:

@@ -60,6 +60,11 @@ CRS_HINT = (
     "pass --crs EPSG:XXXX (crs='EPSG:XXXX'); Jakarta data is usually EPSG:4326 (lon/lat), "
     "EPSG:32748 (WGS 84 / UTM 48S) or EPSG:23834 (DGN95 / UTM 48S)"
 )
+#: :data:`CRS_HINT` in Bahasa Indonesia.
+CRS_HINT_ID = (
+    "berikan --crs EPSG:XXXX (crs='EPSG:XXXX'); data Jakarta biasanya EPSG:4326 (lon/lat), "
+    "EPSG:32748 (WGS 84 / UTM 48S) atau EPSG:23834 (DGN95 / UTM 48S)"
+)
 _MAPPING_KEYS: dict[str, type] = {
     "rename": dict,
     "types": dict,
@@ -118,7 +123,11 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
     """
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"mapping file {path} does not exist", where=str(path))
+        raise InputError(
+            f"mapping file {path} does not exist",
+            where=str(path),
+            message_id=f"berkas pemetaan {path} tidak ada",
+        )
     try:
         if path.suffix.lower() == ".toml":
             data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -129,15 +138,24 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
             f"mapping file cannot be parsed: {exc}",
             where=str(path),
             hint='write it as TOML (.toml) or JSON, e.g. [rename] / "Nama Kel" = "kelurahan"',
+            message_id=f"berkas pemetaan tidak dapat diurai: {exc}",
+            hint_id='tulis sebagai TOML (.toml) atau JSON, mis. [rename] / "Nama Kel" = '
+            '"kelurahan"',
         ) from exc
     if not isinstance(data, dict):
-        raise InputError("mapping file must hold a table/object", where=str(path))
+        raise InputError(
+            "mapping file must hold a table/object",
+            where=str(path),
+            message_id="berkas pemetaan harus berisi tabel/objek",
+        )
     for key, value in data.items():
         if key not in _MAPPING_KEYS:
             raise InputError(
                 f"unknown key {key!r} in mapping file",
                 where=str(path),
                 hint=f"known keys: {', '.join(_MAPPING_KEYS)}",
+                message_id=f"kunci {key!r} tidak dikenal di berkas pemetaan",
+                hint_id=f"kunci yang dikenal: {', '.join(_MAPPING_KEYS)}",
             )
         expected = _MAPPING_KEYS[key]
         ok = isinstance(value, expected)
@@ -145,7 +163,12 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
             ok = all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
         if not ok:
             kind = "a table of text values" if expected is dict else "text"
-            raise InputError(f"{key!r} must be {kind}", where=f"{path}, key {key!r}")
+            kind_id = "tabel berisi nilai teks" if expected is dict else "teks"
+            raise InputError(
+                f"{key!r} must be {kind}",
+                where=f"{path}, key {key!r}",
+                message_id=f"{key!r} harus berupa {kind_id}",
+            )
     return dict(data)
 
 
@@ -158,6 +181,8 @@ def _gdal_encoding(encoding: str) -> str:
             f"unknown encoding {encoding!r}",
             where="encoding",
             hint="use e.g. utf-8, latin-1 or cp1252",
+            message_id=f"encoding {encoding!r} tidak dikenal",
+            hint_id="gunakan mis. utf-8, latin-1 atau cp1252",
         ) from exc
     if name.startswith("iso8859-"):
         return "ISO-8859-" + name.split("-", 1)[1]
@@ -168,8 +193,11 @@ def _is_utf8(encoding: str | None) -> bool:
     return encoding is None or codecs.lookup(encoding).name == "utf-8"
 
 
-def _locate_bad_text(frame: pd.DataFrame) -> str | None:
-    """In a frame read as latin-1, find the first value whose bytes are not UTF-8."""
+def _locate_bad_text(frame: pd.DataFrame) -> tuple[str, str] | None:
+    """In a frame read as latin-1, find the first value whose bytes are not UTF-8.
+
+    Returns where it is in English and in Bahasa Indonesia, or None when all is UTF-8.
+    """
     for column in frame.columns:
         values = frame[column]
         if values.dtype.kind not in "OSU" and not isinstance(values.dtype, pd.StringDtype):
@@ -180,7 +208,10 @@ def _locate_bad_text(frame: pd.DataFrame) -> str | None:
             try:
                 value.encode("latin-1").decode("utf-8")
             except (UnicodeDecodeError, UnicodeEncodeError):
-                return f"row {row}, field {column!r}, value {value!r} as latin-1"
+                return (
+                    f"row {row}, field {column!r}, value {value!r} as latin-1",
+                    f"baris {row}, kolom {column!r}, nilai {value!r} sebagai latin-1",
+                )
     return None
 
 
@@ -204,6 +235,8 @@ def _choose_layer(gdal_path: str, layer: str | None, source: str, driver: str) -
                 f"layer {layer!r} is not in the file",
                 where=source,
                 hint=f"layers are: {', '.join(layers)}",
+                message_id=f"lapisan {layer!r} tidak ada di berkas",
+                hint_id=f"lapisan yang ada: {', '.join(layers)}",
             )
         return layer
     if len(layers) > 1:
@@ -211,16 +244,30 @@ def _choose_layer(gdal_path: str, layer: str | None, source: str, driver: str) -
             f"the file has {len(layers)} layers: {', '.join(layers)}",
             where=source,
             hint="choose one with --layer NAME (layer='NAME')",
+            message_id=f"berkas ini memiliki {len(layers)} lapisan: {', '.join(layers)}",
+            hint_id="pilih salah satu dengan --layer NAME (layer='NAME')",
         )
     return layers[0] if layers else None
 
 
 def _cannot_read(source: str, exc: BaseException, driver: str | None = None) -> ImportError_:
+    """The error for a file GDAL cannot read; the hint is specific for GeoJSON."""
     hint = "check that the file is complete and in the format its name says; re-export it"
+    hint_id = "periksa bahwa berkas itu lengkap dan formatnya sesuai dengan namanya; ekspor ulang"
     if driver == "GeoJSON":
         hint = "the JSON is truncated or malformed at the position given; re-export or "
         hint += "re-download it and check it with a JSON validator"
-    return ImportError_(f"cannot read {Path(source).name}: {exc}", where=source, hint=hint)
+        hint_id = (
+            "JSON terpotong atau rusak pada posisi yang disebut; ekspor atau unduh ulang "
+            "lalu periksa dengan validator JSON"
+        )
+    return ImportError_(
+        f"cannot read {Path(source).name}: {exc}",
+        where=source,
+        hint=hint,
+        message_id=f"{Path(source).name} tidak dapat dibaca: {exc}",
+        hint_id=hint_id,
+    )
 
 
 def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
@@ -230,7 +277,11 @@ def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
             names = [n for n in archive.namelist() if not n.endswith("/")]
     except zipfile.BadZipFile as exc:
         raise ImportError_(
-            f"{path.name} is not a valid zip file", where=str(path), hint="re-download it"
+            f"{path.name} is not a valid zip file",
+            where=str(path),
+            hint="re-download it",
+            message_id=f"{path.name} bukan berkas zip yang sah",
+            hint_id="unduh ulang berkas itu",
         ) from exc
     shps = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
     if not shps:
@@ -239,6 +290,11 @@ def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
             where=str(path),
             hint="zip the .shp together with its .shx, .dbf and .prj (and .cpg), or unzip it "
             "and import the file inside directly",
+            message_id=f"{path.name} tidak berisi shapefile (.shp); isinya: "
+            f"{', '.join(names) or 'kosong'}",
+            hint_id="zip berkas .shp bersama .shx, .dbf dan .prj (serta .cpg), atau ekstrak zip "
+            "itu "
+            "lalu impor berkas di dalamnya secara langsung",
         )
     if len(shps) > 1:
         chosen = [n for n in shps if Path(n).stem == layer]
@@ -247,6 +303,9 @@ def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
                 f"{path.name} holds {len(shps)} shapefiles: {', '.join(shps)}",
                 where=str(path),
                 hint="choose one with --layer STEM (layer='STEM'), e.g. "
+                f"--layer {Path(shps[0]).stem}",
+                message_id=f"{path.name} berisi {len(shps)} shapefile: {', '.join(shps)}",
+                hint_id="pilih salah satu dengan --layer STEM (layer='STEM'), mis. "
                 f"--layer {Path(shps[0]).stem}",
             )
         return chosen[0], names
@@ -305,15 +364,19 @@ def _read_gdal(
             raise _cannot_read(source, exc, driver) from exc
         try:
             latin = pyogrio.read_dataframe(gdal_path, layer=layer, encoding="ISO-8859-1")
-            detail = _locate_bad_text(pd.DataFrame(latin)) or str(exc)
+            detail, detail_id = _locate_bad_text(pd.DataFrame(latin)) or (str(exc), str(exc))
         except Exception:  # only to improve the message; the original error stands
-            detail = str(exc)
-        raise _encoding_error(source, detail) from exc
+            detail = detail_id = str(exc)
+        raise _encoding_error(source, detail, detail_id) from exc
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         raise _cannot_read(source, exc, driver) from exc
     except pyogrio.errors.CRSError as exc:
         raise ImportError_(
-            f"the file's CRS cannot be read: {exc}", where=source, hint=CRS_HINT
+            f"the file's CRS cannot be read: {exc}",
+            where=source,
+            hint=CRS_HINT,
+            message_id=f"CRS berkas ini tidak dapat dibaca: {exc}",
+            hint_id=CRS_HINT_ID,
         ) from exc
     if driver == "KML":  # KML stores altitude 0 by default; keep lon/lat only
         frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=frame.crs)
@@ -331,6 +394,9 @@ def _read_parquet(path: Path) -> gpd.GeoDataFrame:
             where=str(path),
             hint="the file must be GeoParquet (Parquet with 'geo' metadata); write it with "
             "GeoPandas to_parquet or GDAL",
+            message_id=f"{path.name} tidak dapat dibaca sebagai GeoParquet: {exc}",
+            hint_id="berkas harus GeoParquet (Parquet dengan metadata 'geo'); tulis dengan "
+            "to_parquet GeoPandas atau GDAL",
         ) from exc
     if not isinstance(frame.index, pd.RangeIndex):
         frame = frame.reset_index()
@@ -397,13 +463,19 @@ def read_vector(
     source = str(path)
     if not path.exists():
         raise ImportError_(
-            f"file {path} does not exist", where=source, hint="check the path and its spelling"
+            f"file {path} does not exist",
+            where=source,
+            hint="check the path and its spelling",
+            message_id=f"berkas {path} tidak ada",
+            hint_id="periksa path dan ejaannya",
         )
     if path.is_dir():
         raise ImportError_(
             f"{path} is a folder, not a file",
             where=source,
             hint="give one file (a .shp, .gpkg, .geojson, ... or a .zip of a shapefile)",
+            message_id=f"{path} adalah folder, bukan berkas",
+            hint_id="berikan satu berkas (.shp, .gpkg, .geojson, ... atau .zip berisi shapefile)",
         )
     driver = FORMATS.get(path.suffix.lower())
     if driver is None:
@@ -411,6 +483,8 @@ def read_vector(
             f"unknown file type {path.suffix or '(no extension)'!r}",
             where=source,
             hint=f"supported: {', '.join(sorted(FORMATS))}",
+            message_id=f"jenis berkas {path.suffix or '(tanpa ekstensi)'!r} tidak dikenal",
+            hint_id=f"yang didukung: {', '.join(sorted(FORMATS))}",
         )
     target_crs = _parse_crs(crs) if crs is not None else None
     line_offset: int | None = None
@@ -431,6 +505,9 @@ def read_vector(
             "the layer has no features",
             where=f"{source}" + (f", layer {layer_name!r}" if layer_name else ""),
             hint="check that you exported the right layer, or choose another with --layer",
+            message_id="lapisan tidak memiliki fitur",
+            hint_id="periksa bahwa lapisan yang diekspor sudah benar, atau pilih lapisan lain "
+            "dengan --layer",
         )
     issues: list[Issue] = []
     if target_crs is not None:
@@ -447,7 +524,13 @@ def read_vector(
     if declared is None:
         shapefile = driver in ("ESRI Shapefile", "zip")
         where = source + (" (no .prj file beside it)" if shapefile else "")
-        raise ImportError_("the file does not say its CRS", where=where, hint=CRS_HINT)
+        raise ImportError_(
+            "the file does not say its CRS",
+            where=where,
+            hint=CRS_HINT,
+            message_id="berkas ini tidak menyebutkan CRS-nya",
+            hint_id=CRS_HINT_ID,
+        )
     frame = frame.set_crs(declared, allow_override=True)
     if frame.geometry.name != "geometry":
         frame = frame.rename_geometry("geometry")
@@ -496,6 +579,8 @@ def _parse_crs(crs: str) -> CRS:
             f"unknown CRS {crs!r}: {exc}",
             where="crs",
             hint="give an EPSG code such as EPSG:4326 or EPSG:32748",
+            message_id=f"CRS {crs!r} tidak dikenal: {exc}",
+            hint_id="berikan kode EPSG seperti EPSG:4326 atau EPSG:32748",
         ) from exc
 
 
@@ -510,6 +595,8 @@ def _apply_rename(
             f"rename names column(s) not in the file: {', '.join(missing)}",
             where=source,
             hint=f"columns are: {', '.join(map(str, frame.columns))}",
+            message_id=f"rename menyebut kolom yang tidak ada di berkas: {', '.join(missing)}",
+            hint_id=f"kolom yang ada: {', '.join(map(str, frame.columns))}",
         )
     return {old: new for old, new in rename.items() if old != new}
 
