@@ -10,23 +10,24 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import fields
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, insert, inspect, select, update
+from sqlalchemy import Connection, Engine, insert, inspect, select, update
 
 from tangguh import __version__
 from tangguh.bank import _schema as S
+from tangguh.bank._catalogue import CatalogueMixin
 from tangguh.bank._columns import column_kinds, restore_dtypes
 from tangguh.bank._prepare import merge_geometry_type, merge_kinds, prepare_geometry
 from tangguh.bank._raster import RasterMixin
 from tangguh.bank._timeseries import TimeSeriesMixin
 from tangguh.bank._versioning import diff_rows, row_hashes
-from tangguh.bank.base import Bank, LayerInfo, LayerMeta, VersionInfo, validate_layer_id
+from tangguh.bank.base import Bank, LayerMeta, VersionInfo, validate_layer_id
 from tangguh.bank.migrations import MIGRATIONS
 from tangguh.errors import BankVersionError, InputError, NotFoundError
 
@@ -37,7 +38,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
+class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, Bank):
     """A bank stored in a SQL database through SQLAlchemy (shared by both backends)."""
 
     dialect: str
@@ -159,105 +160,6 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
     def upgrade(self) -> list[int]:
         with self._tx() as conn:
             return self._migrate(conn, self.schema_version())
-
-    # -- catalogue -------------------------------------------------------------------
-    @staticmethod
-    def _info(row: Mapping[str, Any]) -> LayerInfo:
-        bbox = None
-        if row["minx"] is not None:
-            bbox = (row["minx"], row["miny"], row["maxx"], row["maxy"])
-        meta = {f.name: row[f.name] for f in fields(LayerMeta) if f.name in row}
-        meta["keywords"] = list(meta.get("keywords") or [])
-        meta["extra"] = dict(meta.get("extra") or {})
-        meta["synthetic"] = bool(meta.get("synthetic"))
-        return LayerInfo(
-            **meta,
-            id=row["id"],
-            kind=row["kind"],
-            geometry_type=row["geometry_type"],
-            crs=row["crs"],
-            created=row["created"],
-            updated=row["updated"],
-            feature_count=int(row["feature_count"]),
-            bbox=bbox,
-            current_version=int(row["current_version"]),
-        )
-
-    def _layer_row(self, conn: Connection, layer_id: str) -> Mapping[str, Any] | None:
-        row = conn.execute(select(S.tg_layer).where(S.tg_layer.c.id == layer_id)).mappings().first()
-        return None if row is None else dict(row)
-
-    def layers(self) -> list[LayerInfo]:
-        self._check_current()
-        with self._read() as conn:
-            rows = conn.execute(select(S.tg_layer).order_by(S.tg_layer.c.theme, S.tg_layer.c.id))
-            return [self._info(dict(r)) for r in rows.mappings()]
-
-    def layer(self, layer_id: str) -> LayerInfo:
-        with self._read() as conn:
-            row = self._layer_row(conn, layer_id)
-        if row is None:
-            raise self._not_found(layer_id)
-        return self._info(row)
-
-    def _not_found(self, layer_id: str) -> NotFoundError:
-        import difflib
-
-        known = [i.id for i in self.layers()]
-        close = difflib.get_close_matches(layer_id, known, n=3)
-        if close:
-            hint = f"did you mean {', '.join(close)}?"
-            hint_id = f"mungkin maksud Anda {', '.join(close)}?"
-        else:
-            hint = "list layers with `tangguh layers`"
-            hint_id = "lihat daftar lapisan dengan `tangguh layers`"
-        return NotFoundError(
-            f"no layer {layer_id!r} in the bank",
-            where=self.url,
-            hint=hint,
-            message_id=f"tidak ada lapisan {layer_id!r} di bank data",
-            hint_id=hint_id,
-        )
-
-    def update_meta(self, layer_id: str, **values: Any) -> LayerInfo:
-        allowed = {f.name for f in fields(LayerMeta)}
-        unknown = set(values) - allowed
-        if unknown:
-            raise InputError(
-                f"unknown catalogue fields {sorted(unknown)}",
-                hint=f"use one of {sorted(allowed)}",
-                message_id=f"kolom katalog tidak dikenal: {sorted(unknown)}",
-                hint_id=f"gunakan salah satu dari {sorted(allowed)}",
-            )
-        with self._tx() as conn:
-            if self._layer_row(conn, layer_id) is None:
-                raise self._not_found(layer_id)
-            conn.execute(
-                update(S.tg_layer)
-                .where(S.tg_layer.c.id == layer_id)
-                .values(**values, updated=_now())
-            )
-            self._sync_catalogue(conn, layer_id)
-        return self.layer(layer_id)
-
-    def _sync_catalogue(self, conn: Connection, layer_id: str) -> None:
-        """Backend hook: mirror catalogue fields into backend metadata (gpkg_contents)."""
-
-    def delete_layer(self, layer_id: str) -> None:
-        with self._tx() as conn:
-            row = self._layer_row(conn, layer_id)
-            if row is None:
-                raise self._not_found(layer_id)
-            if row["kind"] == "vector":
-                self._drop_feature_tables(conn, layer_id)
-            else:
-                conn.execute(delete(S.tg_raster).where(S.tg_raster.c.layer_id == layer_id))
-            conn.execute(
-                delete(S.tg_layer_version).where(S.tg_layer_version.c.layer_id == layer_id)
-            )
-            conn.execute(delete(S.tg_layer).where(S.tg_layer.c.id == layer_id))
-        if row["kind"] == "raster":
-            self.raster_dir().joinpath(f"{layer_id}.tif").unlink(missing_ok=True)
 
     # -- vector layers -----------------------------------------------------------------
     def write_layer(
@@ -400,19 +302,7 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
                 removed=removed,
                 feature_count=count,
             )
-            conn.execute(
-                insert(S.tg_layer_version).values(
-                    layer_id=layer_id,
-                    version=version,
-                    created=now,
-                    author=author,
-                    message=message,
-                    added=added,
-                    changed=changed,
-                    removed=removed,
-                    feature_count=count,
-                )
-            )
+            conn.execute(insert(S.tg_layer_version).values(**asdict(info)))
             self._sync_catalogue(conn, layer_id)
         return info
 
@@ -512,35 +402,6 @@ class SqlBank(TimeSeriesMixin, RasterMixin, Bank):
         if not with_fid and "fid" in out.columns:
             out = out.set_index("fid").rename_axis(None)
         return out
-
-    def history(self, layer_id: str) -> list[VersionInfo]:
-        with self._read() as conn:
-            if self._layer_row(conn, layer_id) is None:
-                raise self._not_found(layer_id)
-            rows = conn.execute(
-                select(S.tg_layer_version)
-                .where(S.tg_layer_version.c.layer_id == layer_id)
-                .order_by(S.tg_layer_version.c.version.desc())
-            ).mappings()
-            return [
-                VersionInfo(
-                    **{
-                        k: r[k]
-                        for k in (
-                            "layer_id",
-                            "version",
-                            "created",
-                            "author",
-                            "message",
-                            "added",
-                            "changed",
-                            "removed",
-                            "feature_count",
-                        )
-                    }
-                )
-                for r in rows
-            ]
 
     # -- backend primitives ------------------------------------------------------------------
     @abstractmethod
