@@ -19,10 +19,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
-from pyproj import CRS, Transformer
-from pyproj.exceptions import ProjError
 
 from tangguh.errors import ImportError_, InputError
+from tangguh.io._crs import check_crs_bounds as check_crs_bounds
+from tangguh.io._duplicates import duplicate_rows
 
 __all__ = [
     "RESERVED_COLUMNS",
@@ -445,147 +445,15 @@ def check_geometries(
     return out, issues
 
 
-def _geometry_keys(geoms: npt.NDArray[Any]) -> pd.DataFrame:
-    """Cheap numeric fingerprint of each geometry (type, coordinate count, bounds,
-    coordinate sums): equal geometries have equal keys, so only rows whose keys repeat
-    need the exact (slower) WKB comparison."""
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    n = len(geoms)
-    bounds = shapely.bounds(geoms)
-    return pd.DataFrame(
-        {
-            "type": shapely.get_type_id(geoms),
-            "count": np.bincount(index, minlength=n),
-            "sx": np.bincount(index, weights=coords[:, 0], minlength=n),
-            "sy": np.bincount(index, weights=coords[:, 1], minlength=n),
-            "x0": bounds[:, 0],
-            "y0": bounds[:, 1],
-            "x1": bounds[:, 2],
-            "y1": bounds[:, 3],
-        }
-    )
-
-
 def _duplicates(frame: gpd.GeoDataFrame, line_offset: int | None) -> list[Issue]:
-    if len(frame) < 2:
-        return []
-    geoms = frame.geometry.to_numpy()
-    candidates = _geometry_keys(geoms).duplicated(keep=False).to_numpy()
-    if not candidates.any():
-        return []
-    table = pd.DataFrame(frame.loc[candidates].drop(columns=frame.geometry.name))
-    table["__wkb"] = shapely.to_wkb(geoms[candidates], hex=True)
-    try:
-        dup = table.duplicated(keep="first")
-    except TypeError:  # unhashable cells (lists, dicts): compare their text
-        dup = table.astype(str).duplicated(keep="first")
-    if not bool(dup.any()):
-        return []
-    subset = table.loc[table.astype(str).duplicated(keep=False)].astype(str)
-    group = subset.groupby(list(subset.columns), sort=False, dropna=False).ngroup()
-    first: dict[int, Any] = {}
-    for row, key in group.items():
-        first.setdefault(int(key), row)
-    issues = []
-    for row in dup[dup].index:
-        original = int(first[int(group[row])])
-        issues.append(
-            Issue(
-                int(row),
-                None,
-                "duplicate",
-                f"{row_label(int(row), line_offset)} repeats {row_label(original, line_offset)} "
-                "(same geometry and attributes); kept",
-            )
+    """One ``duplicate`` Issue per row that repeats an earlier one (kept)."""
+    return [
+        Issue(
+            row,
+            None,
+            "duplicate",
+            f"{row_label(row, line_offset)} repeats {row_label(original, line_offset)} "
+            "(same geometry and attributes); kept",
         )
-    return issues
-
-
-# -- coordinates vs CRS ----------------------------------------------------------------
-
-_AREA_MARGIN = 2.0  # degrees of slack around a CRS's area of use
-_JAKARTA_UTM = (
-    "they look like metres in UTM; Jakarta is UTM zone 48S: pass --crs EPSG:32748 "
-    "(WGS 84 / UTM 48S) or --crs EPSG:23834 (DGN95 / UTM 48S)",
-    "koordinat tampak seperti meter dalam UTM; Jakarta berada di zona UTM 48S: berikan "
-    "--crs EPSG:32748 (WGS 84 / UTM 48S) atau --crs EPSG:23834 (DGN95 / UTM 48S)",
-)
-
-
-def _guess_crs(bounds: tuple[float, float, float, float], crs: CRS) -> tuple[str, str]:
-    """Guess the CRS the coordinates really use; the hint in English and Bahasa Indonesia."""
-    xmin, ymin, xmax, ymax = bounds
-    utm_like = 100_000 <= xmin <= xmax <= 900_000 and 0 <= ymin <= ymax <= 10_000_000
-    if utm_like:
-        if ymin > 5_000_000:
-            return _JAKARTA_UTM
-        return (
-            "they look like metres in a northern UTM zone: pass --crs EPSG:326NN",
-            "koordinat tampak seperti meter dalam zona UTM utara: berikan --crs EPSG:326NN",
-        )
-    if crs.is_geographic and -90 <= xmin <= xmax <= 90 and -180 <= ymin <= ymax <= 180:
-        return (
-            "longitude and latitude look swapped: Jakarta is about lon 106.8, lat -6.2",
-            "bujur dan lintang tampak tertukar: Jakarta kira-kira di lon 106.8, lat -6.2",
-        )
-    if -180 <= xmin <= xmax <= 180 and -90 <= ymin <= ymax <= 90:
-        return (
-            "they look like degrees of longitude/latitude: pass --crs EPSG:4326",
-            "koordinat tampak seperti derajat bujur/lintang: berikan --crs EPSG:4326",
-        )
-    return (
-        "pass the CRS the data really uses with --crs EPSG:XXXX",
-        "berikan CRS yang benar-benar dipakai data dengan --crs EPSG:XXXX",
-    )
-
-
-def check_crs_bounds(geoms: npt.NDArray[Any], crs: CRS, *, source: str) -> None:
-    """Raise when the coordinates cannot be in ``crs``.
-
-    Geographic CRSs need lon in [-180, 180] and lat in [-90, 90]; every CRS with an area
-    of use needs the data's bounding box, turned into lon/lat, within that area plus
-    2 degrees. [0, 0] geometries (already flagged as null island) are left out. The hint
-    guesses the likely CRS (Jakarta: UTM 48S, EPSG:32748 or EPSG:23834).
-    """
-    bounds = shapely.bounds(geoms)
-    usable = np.all(np.isfinite(bounds), axis=1) & ~np.all(bounds == 0.0, axis=1)
-    if not usable.any():
-        return
-    box = bounds[usable]
-    xmin, ymin = float(box[:, 0].min()), float(box[:, 1].min())
-    xmax, ymax = float(box[:, 2].max()), float(box[:, 3].max())
-    extent = f"x {xmin:.6g}..{xmax:.6g}, y {ymin:.6g}..{ymax:.6g}"
-    problem = problem_id = None
-    if crs.is_geographic and (xmin < -180 or xmax > 180 or ymin < -90 or ymax > 90):
-        problem = "are outside the longitude/latitude range"
-        problem_id = "berada di luar rentang bujur/lintang"
-    area = crs.area_of_use
-    if problem is None and area is not None and area.west <= area.east:
-        try:
-            if crs.is_geographic:
-                lon_lat = (xmin, ymin, xmax, ymax)
-            else:
-                to_lonlat = Transformer.from_crs(crs, 4326, always_xy=True)
-                lon_lat = to_lonlat.transform_bounds(xmin, ymin, xmax, ymax)
-            inside = np.all(np.isfinite(lon_lat)) and (
-                lon_lat[0] >= area.west - _AREA_MARGIN
-                and lon_lat[2] <= area.east + _AREA_MARGIN
-                and lon_lat[1] >= area.south - _AREA_MARGIN
-                and lon_lat[3] <= area.north + _AREA_MARGIN
-            )
-        except ProjError:
-            inside = False
-        if not inside:
-            problem = f"fall outside the area where it is used ({area.name})"
-            problem_id = f"berada di luar wilayah penggunaannya ({area.name})"
-    if problem is not None:
-        name = crs.to_string()
-        guess, guess_id = _guess_crs((xmin, ymin, xmax, ymax), crs)
-        raise ImportError_(
-            f"the coordinates ({extent}) {problem}, so they cannot be in the declared CRS {name}",
-            where=source,
-            hint=guess + " (--crs overrides the declared CRS)",
-            message_id=f"koordinat ({extent}) {problem_id}, jadi tidak mungkin berada dalam "
-            f"CRS yang dinyatakan {name}",
-            hint_id=guess_id + " (--crs menggantikan CRS yang dinyatakan)",
-        )
+        for row, original in duplicate_rows(frame)
+    ]

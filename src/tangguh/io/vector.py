@@ -9,10 +9,8 @@ says what, where (file, row, field) and what to do.
 
 from __future__ import annotations
 
-import codecs
 import json
 import tomllib
-import zipfile
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,9 +19,6 @@ from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
-import pyarrow
-import pyogrio
-import shapely
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -38,7 +33,10 @@ from tangguh.io._checks import (
 from tangguh.io._csv import LAT_NAMES as LAT_NAMES
 from tangguh.io._csv import LON_NAMES as LON_NAMES
 from tangguh.io._csv import WKT_NAMES as WKT_NAMES
-from tangguh.io._csv import _encoding_error, _read_csv
+from tangguh.io._csv import _read_csv
+from tangguh.io._readers import CRS_HINT as CRS_HINT
+from tangguh.io._readers import CRS_HINT_ID as CRS_HINT_ID
+from tangguh.io._readers import _read_gdal, _read_parquet
 
 __all__ = ["ImportReport", "load_mapping", "read_vector"]
 
@@ -56,15 +54,6 @@ FORMATS = {
     ".kmz": "KML",
     ".csv": "CSV",
 }
-CRS_HINT = (
-    "pass --crs EPSG:XXXX (crs='EPSG:XXXX'); Jakarta data is usually EPSG:4326 (lon/lat), "
-    "EPSG:32748 (WGS 84 / UTM 48S) or EPSG:23834 (DGN95 / UTM 48S)"
-)
-#: :data:`CRS_HINT` in Bahasa Indonesia.
-CRS_HINT_ID = (
-    "berikan --crs EPSG:XXXX (crs='EPSG:XXXX'); data Jakarta biasanya EPSG:4326 (lon/lat), "
-    "EPSG:32748 (WGS 84 / UTM 48S) atau EPSG:23834 (DGN95 / UTM 48S)"
-)
 _MAPPING_KEYS: dict[str, type] = {
     "rename": dict,
     "types": dict,
@@ -170,237 +159,6 @@ def load_mapping(path: str | Path) -> dict[str, Any]:
                 message_id=f"{key!r} harus berupa {kind_id}",
             )
     return dict(data)
-
-
-def _gdal_encoding(encoding: str) -> str:
-    """Python codec name -> the spelling GDAL's iconv knows (``latin-1`` -> ``ISO-8859-1``)."""
-    try:
-        name = codecs.lookup(encoding).name
-    except LookupError as exc:
-        raise InputError(
-            f"unknown encoding {encoding!r}",
-            where="encoding",
-            hint="use e.g. utf-8, latin-1 or cp1252",
-            message_id=f"encoding {encoding!r} tidak dikenal",
-            hint_id="gunakan mis. utf-8, latin-1 atau cp1252",
-        ) from exc
-    if name.startswith("iso8859-"):
-        return "ISO-8859-" + name.split("-", 1)[1]
-    return name.upper()
-
-
-def _is_utf8(encoding: str | None) -> bool:
-    return encoding is None or codecs.lookup(encoding).name == "utf-8"
-
-
-def _locate_bad_text(frame: pd.DataFrame) -> tuple[str, str] | None:
-    """In a frame read as latin-1, find the first value whose bytes are not UTF-8.
-
-    Returns where it is in English and in Bahasa Indonesia, or None when all is UTF-8.
-    """
-    for column in frame.columns:
-        values = frame[column]
-        if values.dtype.kind not in "OSU" and not isinstance(values.dtype, pd.StringDtype):
-            continue
-        text = values.dropna().astype(str)
-        suspicious = text[text.str.contains(r"[^\x00-\x7f]", regex=True)]
-        for row, value in suspicious.items():
-            try:
-                value.encode("latin-1").decode("utf-8")
-            except (UnicodeDecodeError, UnicodeEncodeError):
-                return (
-                    f"row {row}, field {column!r}, value {value!r} as latin-1",
-                    f"baris {row}, kolom {column!r}, nilai {value!r} sebagai latin-1",
-                )
-    return None
-
-
-def _assert_utf8(frame: pd.DataFrame) -> None:
-    """Arrow string columns may hold invalid UTF-8 bytes GDAL passed through; check them
-    all at once (``validate(full=True)`` raises ``ArrowInvalid``)."""
-    for column in frame.columns:
-        to_arrow = getattr(frame[column].array, "__arrow_array__", None)
-        if to_arrow is not None:
-            to_arrow().validate(full=True)
-
-
-def _choose_layer(gdal_path: str, layer: str | None, source: str, driver: str) -> str | None:
-    try:
-        layers = [str(name) for name, _ in pyogrio.list_layers(gdal_path)]
-    except pyogrio.errors.DataSourceError as exc:
-        raise _cannot_read(source, exc, driver) from exc
-    if layer is not None:
-        if layer not in layers:
-            raise ImportError_(
-                f"layer {layer!r} is not in the file",
-                where=source,
-                hint=f"layers are: {', '.join(layers)}",
-                message_id=f"lapisan {layer!r} tidak ada di berkas",
-                hint_id=f"lapisan yang ada: {', '.join(layers)}",
-            )
-        return layer
-    if len(layers) > 1:
-        raise ImportError_(
-            f"the file has {len(layers)} layers: {', '.join(layers)}",
-            where=source,
-            hint="choose one with --layer NAME (layer='NAME')",
-            message_id=f"berkas ini memiliki {len(layers)} lapisan: {', '.join(layers)}",
-            hint_id="pilih salah satu dengan --layer NAME (layer='NAME')",
-        )
-    return layers[0] if layers else None
-
-
-def _cannot_read(source: str, exc: BaseException, driver: str | None = None) -> ImportError_:
-    """The error for a file GDAL cannot read; the hint is specific for GeoJSON."""
-    hint = "check that the file is complete and in the format its name says; re-export it"
-    hint_id = "periksa bahwa berkas itu lengkap dan formatnya sesuai dengan namanya; ekspor ulang"
-    if driver == "GeoJSON":
-        hint = "the JSON is truncated or malformed at the position given; re-export or "
-        hint += "re-download it and check it with a JSON validator"
-        hint_id = (
-            "JSON terpotong atau rusak pada posisi yang disebut; ekspor atau unduh ulang "
-            "lalu periksa dengan validator JSON"
-        )
-    return ImportError_(
-        f"cannot read {Path(source).name}: {exc}",
-        where=source,
-        hint=hint,
-        message_id=f"{Path(source).name} tidak dapat dibaca: {exc}",
-        hint_id=hint_id,
-    )
-
-
-def _zip_member(path: Path, layer: str | None) -> tuple[str, list[str]]:
-    """The .shp inside a zip (chosen by ``layer`` if several) and all member names."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-    except zipfile.BadZipFile as exc:
-        raise ImportError_(
-            f"{path.name} is not a valid zip file",
-            where=str(path),
-            hint="re-download it",
-            message_id=f"{path.name} bukan berkas zip yang sah",
-            hint_id="unduh ulang berkas itu",
-        ) from exc
-    shps = [n for n in names if n.lower().endswith(".shp") and "__MACOSX" not in n]
-    if not shps:
-        raise ImportError_(
-            f"{path.name} holds no shapefile (.shp); it contains: {', '.join(names) or 'nothing'}",
-            where=str(path),
-            hint="zip the .shp together with its .shx, .dbf and .prj (and .cpg), or unzip it "
-            "and import the file inside directly",
-            message_id=f"{path.name} tidak berisi shapefile (.shp); isinya: "
-            f"{', '.join(names) or 'kosong'}",
-            hint_id="zip berkas .shp bersama .shx, .dbf dan .prj (serta .cpg), atau ekstrak zip "
-            "itu "
-            "lalu impor berkas di dalamnya secara langsung",
-        )
-    if len(shps) > 1:
-        chosen = [n for n in shps if Path(n).stem == layer]
-        if not chosen:
-            raise ImportError_(
-                f"{path.name} holds {len(shps)} shapefiles: {', '.join(shps)}",
-                where=str(path),
-                hint="choose one with --layer STEM (layer='STEM'), e.g. "
-                f"--layer {Path(shps[0]).stem}",
-                message_id=f"{path.name} berisi {len(shps)} shapefile: {', '.join(shps)}",
-                hint_id="pilih salah satu dengan --layer STEM (layer='STEM'), mis. "
-                f"--layer {Path(shps[0]).stem}",
-            )
-        return chosen[0], names
-    return shps[0], names
-
-
-def _dbf_ldid(read: Any) -> int:
-    """Language driver id (byte 29 of the .dbf header); 0 means unknown encoding."""
-    try:
-        head: bytes = read()
-    except (OSError, KeyError):
-        return 0
-    return head[29] if len(head) > 29 else 0
-
-
-def _read_gdal(
-    path: Path, driver: str, layer: str | None, encoding: str | None
-) -> tuple[gpd.GeoDataFrame, str | None, str]:
-    """Read a GDAL-supported file; return (frame, layer name, source label)."""
-    source = str(path)
-    gdal_path = str(path)
-    read_encoding = encoding
-    if driver == "zip" or driver == "ESRI Shapefile":
-        if driver == "zip":
-            member, names = _zip_member(path, layer)
-            gdal_path = f"/vsizip/{path.resolve()}/{member}"
-            source = f"{path}!{member}"
-            stem = member[:-4]
-            has_cpg = any(n.lower() == f"{stem.lower()}.cpg" for n in names)
-            dbfs = [n for n in names if n.lower() == f"{stem.lower()}.dbf"]
-
-            def read_head() -> bytes:
-                with zipfile.ZipFile(path) as archive, archive.open(dbfs[0]) as fh:
-                    return fh.read(32)
-
-            ldid = _dbf_ldid(read_head) if dbfs else 0
-        else:
-            has_cpg = path.with_suffix(".cpg").exists() or path.with_suffix(".CPG").exists()
-            ldid = _dbf_ldid(lambda: path.with_suffix(".dbf").read_bytes()[:32])
-        layer = None
-        if encoding is None and not has_cpg and ldid == 0:
-            read_encoding = "utf-8"  # GDAL would guess ISO-8859-1; we try UTF-8 and say so
-    else:
-        layer = _choose_layer(gdal_path, layer, source, driver)
-    use_arrow = _is_utf8(read_encoding)
-    gdal_encoding = _gdal_encoding(read_encoding) if read_encoding is not None else None
-    try:
-        frame = pyogrio.read_dataframe(
-            gdal_path, layer=layer, use_arrow=use_arrow, encoding=gdal_encoding
-        )
-        if use_arrow:
-            _assert_utf8(frame)
-    except (UnicodeDecodeError, pyarrow.ArrowException) as exc:
-        text = str(exc)
-        if isinstance(exc, pyarrow.ArrowException) and not ("Wrapping" in text or "UTF8" in text):
-            raise _cannot_read(source, exc, driver) from exc
-        try:
-            latin = pyogrio.read_dataframe(gdal_path, layer=layer, encoding="ISO-8859-1")
-            detail, detail_id = _locate_bad_text(pd.DataFrame(latin)) or (str(exc), str(exc))
-        except Exception:  # only to improve the message; the original error stands
-            detail = detail_id = str(exc)
-        raise _encoding_error(source, detail, detail_id) from exc
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-        raise _cannot_read(source, exc, driver) from exc
-    except pyogrio.errors.CRSError as exc:
-        raise ImportError_(
-            f"the file's CRS cannot be read: {exc}",
-            where=source,
-            hint=CRS_HINT,
-            message_id=f"CRS berkas ini tidak dapat dibaca: {exc}",
-            hint_id=CRS_HINT_ID,
-        ) from exc
-    if driver == "KML":  # KML stores altitude 0 by default; keep lon/lat only
-        frame = frame.set_geometry(shapely.force_2d(frame.geometry.to_numpy()), crs=frame.crs)
-    if layer is None:
-        layer = Path(gdal_path).stem
-    return frame, layer, source
-
-
-def _read_parquet(path: Path) -> gpd.GeoDataFrame:
-    try:
-        frame = gpd.read_parquet(path)
-    except (ValueError, OSError, pyarrow.ArrowException) as exc:
-        raise ImportError_(
-            f"cannot read {path.name} as GeoParquet: {exc}",
-            where=str(path),
-            hint="the file must be GeoParquet (Parquet with 'geo' metadata); write it with "
-            "GeoPandas to_parquet or GDAL",
-            message_id=f"{path.name} tidak dapat dibaca sebagai GeoParquet: {exc}",
-            hint_id="berkas harus GeoParquet (Parquet dengan metadata 'geo'); tulis dengan "
-            "to_parquet GeoPandas atau GDAL",
-        ) from exc
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = frame.reset_index()
-    return frame
 
 
 def crs_label(crs: CRS | None) -> str | None:
