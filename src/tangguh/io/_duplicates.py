@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
@@ -17,25 +16,24 @@ import shapely
 __all__ = ["duplicate_rows"]
 
 
-def _geometry_keys(geoms: npt.NDArray[Any]) -> pd.DataFrame:
-    """Cheap numeric fingerprint of each geometry (type, coordinate count, bounds,
-    coordinate sums): equal geometries have equal keys, so only rows whose keys repeat
-    need the exact (slower) WKB comparison."""
-    coords, index = shapely.get_coordinates(geoms, return_index=True)
-    n = len(geoms)
+def _geometry_keys(geoms: npt.NDArray[Any]) -> pd.Series:
+    """Cheap 64-bit fingerprint of each geometry (type, coordinate count, bounds, area,
+    length): equal geometries have equal keys, so only rows whose keys repeat need the
+    exact (slower) WKB comparison. A hash collision only adds a candidate."""
     bounds = shapely.bounds(geoms)
-    return pd.DataFrame(
+    keys = pd.DataFrame(
         {
             "type": shapely.get_type_id(geoms),
-            "count": np.bincount(index, minlength=n),
-            "sx": np.bincount(index, weights=coords[:, 0], minlength=n),
-            "sy": np.bincount(index, weights=coords[:, 1], minlength=n),
+            "count": shapely.get_num_coordinates(geoms),
             "x0": bounds[:, 0],
             "y0": bounds[:, 1],
             "x1": bounds[:, 2],
             "y1": bounds[:, 3],
+            "area": shapely.area(geoms),
+            "length": shapely.length(geoms),
         }
     )
+    return pd.util.hash_pandas_object(keys, index=False)
 
 
 def duplicate_rows(frame: gpd.GeoDataFrame) -> list[tuple[int, int]]:
