@@ -303,8 +303,8 @@ def test_old_schema_needs_upgrade(bank_url: str) -> None:
     old = open_bank(bank_url)
     with pytest.raises(BankVersionError, match="db upgrade"):
         old.layers()
-    assert old.upgrade() == [2, 3]
-    assert old.schema_version() == 3
+    assert old.upgrade() == [2, 3, 4]
+    assert old.schema_version() == 4
     assert len(old.read_layer("kept")) == 2
     old.close()
 
@@ -336,3 +336,42 @@ def test_bulk_loaded_spatial_index_is_valid(tmp_path: Path) -> None:
     gdal = pyogrio.read_dataframe(path, layer="boxes", bbox=(106.8, -6.3, 106.81, -6.29))
     assert sorted(gdal["i"]) == sorted(ours["i"])
     assert info.bbox == pytest.approx(tuple(frame.total_bounds), abs=1e-5)
+
+
+def test_analysis_records_round_trip_and_are_atomic(bank: Bank) -> None:
+    from tangguh.bank import AnalysisRecord
+
+    record = AnalysisRecord(
+        kind="flood_impact",
+        question="Who is affected by the 2007 flood, per RW?",
+        inputs={"hazard": {"layer": "flood_2007", "version": 1}},
+        parameters={"classification": {"key": "petabencana_flood_depth"}},
+        level="rw",
+        timings={"total": 1.5},
+        summary={"affected": 30.0},
+    )
+    results = pd.DataFrame(
+        {
+            "unit_id": ["rw:1", "rw:1", "rw:2"],
+            "hazard_class": ["low", "high", None],
+            "exposure": "population",
+            "metric": "affected",
+            "value": [10.0, 20.0, 0.0],
+        }
+    )
+    assert bank.save_analysis(record, results) == record.id
+    stored, back = bank.analysis(record.id)
+    assert stored.question == record.question and stored.inputs == record.inputs
+    assert stored.created.tzinfo is not None and stored.level == "rw"
+    assert back.sort_values(["unit_id", "hazard_class"])["value"].tolist() == [20.0, 10.0, 0.0]
+    assert [a.id for a in bank.analyses(kind="flood_impact")] == [record.id]
+    duplicate = pd.concat([results, results.iloc[[0]]])
+    again = AnalysisRecord(
+        kind="flood_impact", question="dup", inputs={}, parameters={}, level="rw"
+    )
+    with pytest.raises(Exception):  # noqa: B017 - the driver's integrity error
+        bank.save_analysis(again, duplicate)
+    assert [a.id for a in bank.analyses()] == [record.id]  # nothing half-written
+    bank.delete_analysis(record.id)
+    with pytest.raises(NotFoundError):
+        bank.analysis(record.id)

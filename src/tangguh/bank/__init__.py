@@ -5,11 +5,22 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from tangguh.bank.base import THEMES, Bank, LayerInfo, LayerMeta, VersionInfo, validate_layer_id
+from tangguh.bank.base import (
+    RESULT_COLUMNS,
+    THEMES,
+    AnalysisRecord,
+    Bank,
+    LayerInfo,
+    LayerMeta,
+    VersionInfo,
+    validate_layer_id,
+)
 
 __all__ = [
     "DEFAULT_BANK",
+    "RESULT_COLUMNS",
     "THEMES",
+    "AnalysisRecord",
     "Bank",
     "LayerInfo",
     "LayerMeta",

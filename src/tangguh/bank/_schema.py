@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = ["SCHEMA_VERSION", "UTCInstant", "metadata", "to_micros"]
 
 #: Current schema version of the Tangguh tables; see migrations.py.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def to_micros(value: datetime) -> int:
@@ -187,6 +187,33 @@ tg_observation = Table(
     Column("source", Text),
     PrimaryKeyConstraint("station_id", "parameter", "t"),
     sqlite_with_rowid=False,
+)
+
+tg_analysis = Table(
+    "tg_analysis",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("kind", String(64), nullable=False),
+    Column("question", Text),
+    Column("level", String(32)),
+    Column("created", UTCInstant, nullable=False),
+    Column("software_version", String(32)),
+    Column("inputs", _JSON),
+    Column("parameters", _JSON),
+    Column("timings", _JSON),
+    Column("summary", _JSON),
+)
+
+tg_analysis_result = Table(
+    "tg_analysis_result",
+    metadata,
+    Column("analysis_id", String(64), nullable=False),
+    Column("unit_id", String(128), nullable=False),
+    Column("hazard_class", String(64), nullable=False),
+    Column("exposure", String(64), nullable=False),
+    Column("metric", String(64), nullable=False),
+    Column("value", Float),
+    PrimaryKeyConstraint("analysis_id", "unit_id", "hazard_class", "exposure", "metric"),
 )
 
 tg_source = Table(

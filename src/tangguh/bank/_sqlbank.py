@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, insert, inspect, select, update
 
 from tangguh import __version__
 from tangguh.bank import _schema as S
+from tangguh.bank._analyses import AnalysesMixin
 from tangguh.bank._catalogue import CatalogueMixin
 from tangguh.bank._columns import column_kinds, restore_dtypes
 from tangguh.bank._prepare import merge_geometry_type, merge_kinds, prepare_geometry
@@ -38,7 +39,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, Bank):
+class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Bank):
     """A bank stored in a SQL database through SQLAlchemy (shared by both backends)."""
 
     dialect: str

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import re
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
 
+from tangguh import __version__
 from tangguh.errors import InputError
 
 __all__ = [
+    "RESULT_COLUMNS",
     "THEMES",
+    "AnalysisRecord",
     "Bank",
     "LayerInfo",
     "LayerMeta",
@@ -119,6 +123,36 @@ class VersionInfo:
     changed: int
     removed: int
     feature_count: int
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["created"] = self.created.isoformat()
+        return data
+
+
+#: Columns of an analysis result table.
+RESULT_COLUMNS = ("unit_id", "hazard_class", "exposure", "metric", "value")
+
+
+@dataclass
+class AnalysisRecord:
+    """What an analysis was asked and how it ran.
+
+    ``inputs`` maps a role (``hazard``, ``exposure:buildings`` …) to
+    ``{"layer": id, "version": n}``; ``parameters`` holds everything else needed to
+    run it again; ``timings`` are seconds per step.
+    """
+
+    kind: str
+    question: str
+    inputs: dict[str, Any]
+    parameters: dict[str, Any]
+    level: str
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    software_version: str = __version__
+    timings: dict[str, float] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -258,6 +292,22 @@ class Bank(ABC):
 
     @abstractmethod
     def admin_attributes(self, attribute: str | None = None) -> pd.DataFrame: ...
+
+    # -- analysis records ------------------------------------------------------------
+    @abstractmethod
+    def save_analysis(self, record: AnalysisRecord, results: pd.DataFrame) -> str:
+        """Store an analysis record and its results (:data:`RESULT_COLUMNS`) atomically."""
+
+    @abstractmethod
+    def analyses(self, *, kind: str | None = None) -> list[AnalysisRecord]:
+        """Stored analysis records, newest first."""
+
+    @abstractmethod
+    def analysis(self, analysis_id: str) -> tuple[AnalysisRecord, pd.DataFrame]:
+        """One record and its results, or NotFoundError."""
+
+    @abstractmethod
+    def delete_analysis(self, analysis_id: str) -> None: ...
 
     # -- helpers -------------------------------------------------------------------
     def summary(self) -> dict[str, Any]:

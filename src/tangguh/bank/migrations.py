@@ -51,8 +51,14 @@ def _v3_observation_time_index(conn: Connection) -> None:
     )
 
 
+def _v4_analyses(conn: Connection) -> None:
+    """Analysis records and their long result tables (risk engine, issue 3)."""
+    S.metadata.create_all(conn, tables=[S.tg_analysis, S.tg_analysis_result])
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
     (3, _v3_observation_time_index),
+    (4, _v4_analyses),
 ]
