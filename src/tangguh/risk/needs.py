@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from tangguh.errors import InputError, NotFoundError
-from tangguh.risk.classification import (
+from tangguh.risk._toml import (
     _check_keys,
     _choice,
     _dump_toml,
