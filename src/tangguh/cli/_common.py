@@ -94,15 +94,15 @@ def print_error(exc: TangguhError) -> None:
     second = "en" if first == "id" else "id"
     message_1, hint_1 = exc.text(first)
     message_2, hint_2 = exc.text(second)
-    err_console.print(f"[bold red]{escape(msg('error'))}:[/] {escape(message_1)}")
+    err_console.print(f"[bold red]{escape(msg('error'))}:[/] {escape(message_1)}", soft_wrap=True)
     if message_2 != message_1:
-        err_console.print(f"  {message_2}", markup=False)
+        err_console.print(f"  {message_2}", markup=False, soft_wrap=True)
     if exc.where:
-        err_console.print(f"  {msg('where')}: {exc.where}", markup=False)
+        err_console.print(f"  {msg('where')}: {exc.where}", markup=False, soft_wrap=True)
     if hint_1:
-        err_console.print(f"  {msg('todo')}: {hint_1}", markup=False)
+        err_console.print(f"  {msg('todo')}: {hint_1}", markup=False, soft_wrap=True)
         if hint_2 and hint_2 != hint_1:
-            err_console.print(f"    {hint_2}", markup=False)
+            err_console.print(f"    {hint_2}", markup=False, soft_wrap=True)
 
 
 F = TypeVar("F", bound=Callable[..., Any])

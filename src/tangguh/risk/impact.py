@@ -1,0 +1,474 @@
+"""Flood impact: hazard polygons x population and buildings x an admin level.
+
+The InaSAFE questions ("in the event of this flood, how many people and buildings are
+affected per RW, how many will be displaced, what do they need?") answered headless,
+at whole-city scale, with every run stored as a replayable analysis record.
+
+Method (written into each record's ``parameters["method"]``):
+
+- Hazard polygons are classified with a :class:`~tangguh.risk.Classification` (a
+  depth field in the classification's unit, or a class-code field). Where polygons
+  overlap, the most severe class wins.
+- Population: each unit's population is spread evenly over its area (InaSAFE's
+  aggregate-population assumption); affected = population x (area of the unit in the
+  class / area of the unit), areas in UTM 48S (EPSG:32748). When the level has no
+  population (e.g. the real RW), the nearest ancestor's population is shared among
+  its descendants at the level by area, and the record says so.
+- Buildings: a building is affected when its representative point lies in a class;
+  only affected buildings are located in a unit (point lookup), which keeps a million
+  buildings fast.
+- Displaced = sum over classes of affected x the class's displacement rate; needs from
+  a :class:`~tangguh.risk.NeedsProfile`, rounded up for counted items.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from tangguh.admin.store import ADMIN_LAYER, load_units
+from tangguh.admin.units import LEVELS, ancestors, lookup_points
+from tangguh.bank import RESULT_COLUMNS, AnalysisRecord, Bank
+from tangguh.errors import InputError
+from tangguh.risk.classification import (
+    Classification,
+    load_classification,
+    validate_classification,
+)
+from tangguh.risk.needs import NeedsProfile, load_profile, validate_profile
+
+__all__ = ["ImpactResult", "flood_impact", "replay"]
+
+_METRIC_CRS = "EPSG:32748"  # WGS 84 / UTM 48S: metric areas over Jakarta
+
+
+@dataclass
+class ImpactResult:
+    """One analysis: its record, the long results and a wide per-area table."""
+
+    record: AnalysisRecord
+    results: pd.DataFrame
+    areas: pd.DataFrame
+    needs: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def summary(self) -> dict[str, Any]:
+        return dict(self.record.summary)
+
+
+def _population_at(units: gpd.GeoDataFrame, level: str) -> tuple[pd.Series, str]:
+    """Population per unit of ``level`` and how it was obtained."""
+    at = units[units["level"] == level].set_index("unit_id")
+    own = pd.to_numeric(at["population"], errors="coerce")
+    if own.notna().all():
+        return own.astype(float), f"{level} population as stored"
+    anc = ancestors(units)
+    rank = LEVELS.index(level)
+    areas = gpd.GeoSeries(at.geometry, crs="EPSG:4326").to_crs(_METRIC_CRS).area
+    pop_all = pd.to_numeric(units.set_index("unit_id")["population"], errors="coerce")
+    for parent_level in reversed(LEVELS[:rank]):
+        if parent_level not in anc.columns:
+            continue
+        parents = anc.loc[at.index, parent_level]
+        parent_pop = pop_all.reindex(parents.to_numpy())
+        if parent_pop.notna().sum() == 0:
+            continue
+        share = areas / areas.groupby(parents.to_numpy()).transform("sum")
+        estimate = share * parent_pop.to_numpy()
+        filled = own.fillna(estimate)
+        return filled.astype(float), (
+            f"{level} population estimated from {parent_level} population shared by area"
+        )
+    raise InputError(
+        f"no population at level {level!r} or above",
+        message_id=f"tidak ada data penduduk pada tingkat {level!r} atau di atasnya",
+        where=ADMIN_LAYER,
+        hint="import population first (tangguh admin import-jakarta, or the demo city)",
+        hint_id="impor data penduduk dulu (tangguh admin import-jakarta, atau kota demo)",
+    )
+
+
+def _classified_hazard(
+    hazard: gpd.GeoDataFrame,
+    classification: Classification,
+    *,
+    depth_field: str | None,
+    class_field: str | None,
+    layer: str,
+) -> gpd.GeoDataFrame:
+    if (depth_field is None) == (class_field is None):
+        raise InputError(
+            "give exactly one of a depth field or a class field",
+            message_id="berikan tepat satu: kolom kedalaman atau kolom kelas",
+            where=f"layer {layer}",
+            hint="e.g. --depth-field depth_cm, or --class-field state",
+            hint_id="mis. --depth-field depth_cm, atau --class-field state",
+        )
+    column = depth_field or class_field
+    assert column is not None
+    if column not in hazard.columns:
+        raise InputError(
+            f"layer {layer!r} has no column {column!r}",
+            message_id=f"lapisan {layer!r} tidak memiliki kolom {column!r}",
+            where=f"layer {layer}",
+            hint=f"columns: {[c for c in hazard.columns if c != 'geometry']}",
+            hint_id=f"kolom: {[c for c in hazard.columns if c != 'geometry']}",
+        )
+    polygonal = shapely.get_type_id(hazard.geometry.to_numpy()) >= 0
+    kinds = set(hazard.geometry.geom_type.dropna())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        raise InputError(
+            f"hazard layer {layer!r} must hold polygons, it has {sorted(kinds)}",
+            message_id=f"lapisan bahaya {layer!r} harus berisi poligon, isinya {sorted(kinds)}",
+            where=f"layer {layer}",
+            hint="use flood polygons (or a raster hazard)",
+            hint_id="gunakan poligon banjir (atau bahaya raster)",
+        )
+    values = hazard[column].to_numpy()
+    if depth_field is not None:
+        numeric = pd.to_numeric(hazard[column], errors="coerce")
+        bad = numeric.isna() & hazard[column].notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(
+                f"depth {hazard[column].iloc[row]!r} is not a number",
+                message_id=f"kedalaman {hazard[column].iloc[row]!r} bukan angka",
+                where=f"layer {layer}, row {row}, field {column}",
+                hint="fix the value or use --class-field",
+                hint_id="perbaiki nilainya atau gunakan --class-field",
+            )
+        values = numeric.to_numpy(float)
+    index = classification.class_index(values)
+    out = gpd.GeoDataFrame(
+        {"class_index": index}, geometry=hazard.geometry.to_numpy(), crs="EPSG:4326"
+    )
+    return out[(index >= 0) & polygonal].reset_index(drop=True)
+
+
+def _class_areas(
+    units: gpd.GeoDataFrame, hazard: gpd.GeoDataFrame, n_classes: int
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Area (m²) of each unit in each class (most severe class wins on overlaps)."""
+    metric_units = units.to_crs(_METRIC_CRS)
+    unit_geoms = shapely.make_valid(metric_units.geometry.to_numpy())
+    unit_area = pd.Series(shapely.area(unit_geoms), index=units["unit_id"].to_numpy())
+    hz = hazard.to_crs(_METRIC_CRS)
+    hz_geoms = shapely.make_valid(hz.geometry.to_numpy())
+    covered = None
+    columns = {}
+    tree = shapely.STRtree(unit_geoms)
+    for k in range(n_classes - 1, -1, -1):
+        parts = hz_geoms[hz["class_index"].to_numpy() == k]
+        area = np.zeros(len(unit_geoms))
+        if len(parts):
+            zone = shapely.union_all(parts)
+            if covered is not None:
+                zone = shapely.difference(zone, covered)
+            covered = zone if covered is None else shapely.union(covered, zone)
+            cand = tree.query(zone, predicate="intersects")
+            if len(cand):
+                area[cand] = shapely.area(shapely.intersection(unit_geoms[cand], zone))
+        columns[k] = area
+    frame = pd.DataFrame({k: columns[k] for k in range(n_classes)}, index=unit_area.index)
+    return frame, unit_area
+
+
+def flood_impact(
+    bank: Bank,
+    *,
+    hazard: str,
+    level: str = "rw",
+    classification: str | Path | Classification = "flood_petabencana",
+    depth_field: str | None = None,
+    class_field: str | None = None,
+    buildings: str | None = "buildings",
+    needs: str | Path | NeedsProfile = "bnpb_perka_7_2008",
+    question: str | None = None,
+    versions: dict[str, int] | None = None,
+    save: bool = True,
+) -> ImpactResult:
+    """Affected population and buildings per unit and class, displaced people and needs.
+
+    Parameters
+    ----------
+    hazard:
+        Layer id of flood polygons (EPSG:4326 in the bank).
+    level:
+        Admin level to aggregate to (``rw``, ``kelurahan``, ``kecamatan``, ``kota``,
+        ``province``).
+    classification, needs:
+        Built-in key, TOML file, or object.
+    depth_field, class_field:
+        Exactly one: a depth column (in the classification's unit) or a class code.
+    buildings:
+        Layer id of building footprints or points, or None to skip buildings.
+    versions:
+        Layer id -> version to read (default: current); used by :func:`replay`.
+    save:
+        Store the run as an analysis record in the bank.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    versions = dict(versions or {})
+    cls = (
+        classification
+        if isinstance(classification, Classification)
+        else (load_classification(classification))
+    )
+    profile = needs if isinstance(needs, NeedsProfile) else load_profile(needs)
+    if level not in LEVELS:
+        raise InputError(
+            f"unknown level {level!r}",
+            message_id=f"tingkat {level!r} tidak dikenal",
+            hint=f"use one of {list(LEVELS)}",
+            hint_id=f"gunakan salah satu dari {list(LEVELS)}",
+        )
+
+    def read(layer_id: str) -> gpd.GeoDataFrame:
+        info = bank.layer(layer_id)
+        version = versions.setdefault(layer_id, info.current_version)
+        return bank.read_layer(layer_id, version=version)
+
+    all_units = read(ADMIN_LAYER) if ADMIN_LAYER in versions else load_units(bank)
+    versions.setdefault(ADMIN_LAYER, bank.layer(ADMIN_LAYER).current_version)
+    units = all_units[all_units["level"] == level].reset_index(drop=True)
+    if units.empty:
+        raise InputError(
+            f"the bank has no admin units at level {level!r}",
+            message_id=f"bank data tidak memiliki wilayah pada tingkat {level!r}",
+            where=ADMIN_LAYER,
+            hint=f"levels present: {sorted(set(all_units['level']))}",
+            hint_id=f"tingkat yang ada: {sorted(set(all_units['level']))}",
+        )
+    hz_raw = read(hazard)
+    hz = _classified_hazard(
+        hz_raw, cls, depth_field=depth_field, class_field=class_field, layer=hazard
+    )
+    if hz.empty:
+        raise InputError(
+            f"no polygon of {hazard!r} falls in any class of {cls.key!r}",
+            message_id=f"tidak ada poligon {hazard!r} yang masuk kelas {cls.key!r}",
+            where=f"layer {hazard}",
+            hint="check the field, its unit and the classification",
+            hint_id="periksa kolom, satuannya, dan klasifikasinya",
+        )
+    hz_box = shapely.box(*hz.total_bounds)
+    if not shapely.intersects(hz_box, shapely.box(*units.total_bounds)):
+        raise InputError(
+            f"hazard {hazard!r} does not overlap the admin units",
+            message_id=f"bahaya {hazard!r} tidak bertampalan dengan wilayah administrasi",
+            where=f"layer {hazard}",
+            hint="check the hazard's CRS and extent",
+            hint_id="periksa CRS dan cakupan lapisan bahaya",
+        )
+    timings["read"] = time.perf_counter() - started
+
+    t0 = time.perf_counter()
+    population, pop_method = _population_at(all_units, level)
+    areas, unit_area = _class_areas(units, hz, len(cls.classes))
+    share = areas.div(unit_area.replace(0, np.nan), axis=0).fillna(0).clip(upper=1)
+    affected = share.mul(population.reindex(areas.index).fillna(0), axis=0)
+    rates = np.asarray(cls.rates, dtype=float)
+    displaced = (affected * rates[list(affected.columns)]).sum(axis=1)
+    timings["population"] = time.perf_counter() - t0
+
+    building_counts = pd.DataFrame(0, index=areas.index, columns=areas.columns)
+    if buildings is not None:
+        t0 = time.perf_counter()
+        bld = read(buildings)
+        points = shapely.point_on_surface(bld.geometry.to_numpy())
+        hz_geoms = hz.geometry.to_numpy()
+        tree = shapely.STRtree(hz_geoms)
+        pairs = tree.query(points, predicate="within")
+        klass = np.full(len(points), -1, dtype=np.int64)
+        np.maximum.at(klass, pairs[0], hz["class_index"].to_numpy()[pairs[1]])
+        hit = np.flatnonzero(klass >= 0)
+        if len(hit):
+            hit_points = gpd.GeoSeries(points[hit], crs="EPSG:4326")
+            where = lookup_points(all_units, hit_points, levels=[level])[level].to_numpy()
+            table = pd.DataFrame({"unit": where, "k": klass[hit]}).dropna()
+            counts = table.groupby(["unit", "k"]).size().unstack(fill_value=0)
+            building_counts = building_counts.add(
+                counts.reindex(index=areas.index, columns=areas.columns, fill_value=0),
+                fill_value=0,
+            ).astype(int)
+        timings["buildings"] = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    need_table = profile.needs_for(displaced.rename_axis("unit_id"))
+    keys = list(cls.keys)
+    long = []
+    for k, key in enumerate(keys):
+        long.append(
+            pd.DataFrame(
+                {
+                    "unit_id": areas.index,
+                    "hazard_class": key,
+                    "exposure": "population",
+                    "metric": "affected",
+                    "value": affected[k].to_numpy(),
+                }
+            )
+        )
+        long.append(
+            pd.DataFrame(
+                {
+                    "unit_id": areas.index,
+                    "hazard_class": key,
+                    "exposure": "area",
+                    "metric": "m2",
+                    "value": areas[k].to_numpy(),
+                }
+            )
+        )
+        if buildings is not None:
+            long.append(
+                pd.DataFrame(
+                    {
+                        "unit_id": areas.index,
+                        "hazard_class": key,
+                        "exposure": "buildings",
+                        "metric": "affected",
+                        "value": building_counts[k].to_numpy(),
+                    }
+                )
+            )
+    long.append(
+        pd.DataFrame(
+            {
+                "unit_id": areas.index,
+                "hazard_class": "",
+                "exposure": "population",
+                "metric": "displaced",
+                "value": displaced.to_numpy(),
+            }
+        )
+    )
+    long.append(
+        pd.DataFrame(
+            {
+                "unit_id": areas.index,
+                "hazard_class": "",
+                "exposure": "population",
+                "metric": "total",
+                "value": population.reindex(areas.index).to_numpy(),
+            }
+        )
+    )
+    for need in need_table.columns:
+        long.append(
+            pd.DataFrame(
+                {
+                    "unit_id": need_table.index.astype(str),
+                    "hazard_class": "",
+                    "exposure": "needs",
+                    "metric": str(need),
+                    "value": need_table[need].to_numpy(float),
+                }
+            )
+        )
+    results = pd.concat(long, ignore_index=True)[list(RESULT_COLUMNS)]
+    results = results[(results["value"] != 0) | (results["metric"] == "total")]
+    results = results.reset_index(drop=True)
+
+    names = units.set_index("unit_id")["name"]
+    wide = pd.DataFrame(
+        {
+            "unit_id": areas.index,
+            "name": names.reindex(areas.index).to_numpy(),
+            "population": population.reindex(areas.index).to_numpy(),
+        }
+    )
+    for k, key in enumerate(keys):
+        wide[f"affected_{key}"] = affected[k].to_numpy()
+    wide["affected"] = affected.sum(axis=1).to_numpy()
+    wide["displaced"] = displaced.to_numpy()
+    if buildings is not None:
+        for k, key in enumerate(keys):
+            wide[f"buildings_{key}"] = building_counts[k].to_numpy()
+        wide["buildings"] = building_counts.sum(axis=1).to_numpy()
+    wide = wide[wide["affected"] > 0].sort_values("affected", ascending=False)
+    timings["results"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - started
+
+    summary = {
+        "units_affected": int((affected.sum(axis=1) > 0).sum()),
+        "population_affected": float(affected.to_numpy().sum()),
+        "displaced": float(displaced.sum()),
+        "affected_by_class": {key: float(affected[k].sum()) for k, key in enumerate(keys)},
+        "population_method": pop_method,
+    }
+    if buildings is not None:
+        summary["buildings_affected"] = int(building_counts.to_numpy().sum())
+        summary["buildings_by_class"] = {
+            key: int(building_counts[k].sum()) for k, key in enumerate(keys)
+        }
+    summary["needs"] = {str(c): float(need_table[c].sum()) for c in need_table.columns}
+    inputs = {
+        "hazard": {"layer": hazard, "version": versions[hazard]},
+        "admin_units": {"layer": ADMIN_LAYER, "version": versions[ADMIN_LAYER]},
+    }
+    if buildings is not None:
+        inputs["buildings"] = {"layer": buildings, "version": versions[buildings]}
+    record = AnalysisRecord(
+        kind="flood_impact",
+        question=question or f"Flood {hazard!r}: who and what is affected per {level}?",
+        inputs=inputs,
+        parameters={
+            "level": level,
+            "depth_field": depth_field,
+            "class_field": class_field,
+            "classification": cls.to_dict(),
+            "needs": profile.to_dict(),
+            "method": __doc__.split("Method", 1)[1].strip() if __doc__ else "",
+        },
+        level=level,
+        timings={k: round(v, 4) for k, v in timings.items()},
+        summary=summary,
+    )
+    if save:
+        bank.save_analysis(record, results)
+    return ImpactResult(
+        record=record, results=results, areas=wide.reset_index(drop=True), needs=need_table
+    )
+
+
+def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactResult, bool]:
+    """Run a stored analysis again on the same layer versions and parameters.
+
+    Returns the new result and whether its results equal the stored ones.
+    """
+    record, stored = bank.analysis(analysis_id)
+    if record.kind != "flood_impact":
+        raise InputError(
+            f"analysis {analysis_id!r} is a {record.kind!r}, not a flood impact",
+            message_id=f"analisis {analysis_id!r} berjenis {record.kind!r}, bukan dampak banjir",
+        )
+    p = record.parameters
+    where = f"analysis {analysis_id}"
+    result = flood_impact(
+        bank,
+        hazard=record.inputs["hazard"]["layer"],
+        level=p["level"],
+        classification=validate_classification(p["classification"], where=where),
+        depth_field=p["depth_field"],
+        class_field=p["class_field"],
+        buildings=record.inputs.get("buildings", {}).get("layer"),
+        needs=validate_profile(p["needs"], where=where),
+        question=record.question,
+        versions={v["layer"]: int(v["version"]) for v in record.inputs.values()},
+        save=save,
+    )
+    key = ["unit_id", "hazard_class", "exposure", "metric"]
+    a = stored.set_index(key)["value"].astype(float).sort_index()
+    b = result.results.set_index(key)["value"].astype(float).sort_index()
+    same = a.index.equals(b.index) and np.allclose(
+        a.to_numpy(), b.to_numpy(), rtol=1e-9, equal_nan=True
+    )
+    return result, bool(same)
