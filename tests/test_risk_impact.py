@@ -175,3 +175,56 @@ def test_real_2007_flooded_rw_with_real_population(
     assert top["affected"] == result.areas["affected"].max()
     assert np.isfinite(result.areas["displaced"]).all()
     assert isinstance(result.results, pd.DataFrame)
+
+
+def test_impact_cli_flood_list_show_replay(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tangguh.bank import open_bank
+    from tangguh.cli.main import app
+
+    runner = CliRunner()
+    path = tmp_path / "city.gpkg"
+    with open_bank(path) as bank:
+        load_city(bank, build_city("small", seed=1))
+        bank.write_layer("flood_cli", _floods(bank.read_layer("admin_units")))
+    out = runner.invoke(
+        app,
+        [
+            "impact",
+            "flood",
+            "--hazard",
+            "flood_cli",
+            "--depth-field",
+            "depth_cm",
+            "--level",
+            "kelurahan",
+            "--bank",
+            str(path),
+            "--csv",
+            str(tmp_path / "areas.csv"),
+            "--json",
+        ],
+    )
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.stdout)["record"]
+    assert record["level"] == "kelurahan" and record["summary"]["displaced"] > 0
+    table = pd.read_csv(tmp_path / "areas.csv")
+    assert {"name", "affected", "displaced", "rice"} <= set(table.columns)
+    listed = json.loads(
+        runner.invoke(app, ["impact", "list", "--bank", str(path), "--json"]).stdout
+    )
+    assert [r["id"] for r in listed] == [record["id"]]
+    shown = runner.invoke(
+        app,
+        ["impact", "show", record["id"], "--bank", str(path), "--csv", str(tmp_path / "long.csv")],
+    )
+    assert shown.exit_code == 0 and len(pd.read_csv(tmp_path / "long.csv")) > 0
+    again = json.loads(
+        runner.invoke(app, ["impact", "replay", record["id"], "--bank", str(path), "--json"]).stdout
+    )
+    assert again["identical"] is True
+    missing = runner.invoke(app, ["impact", "show", "nope", "--bank", str(path)])
+    assert missing.exit_code == 4

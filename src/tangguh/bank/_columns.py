@@ -12,7 +12,7 @@ import pandas as pd
 
 from tangguh.errors import InputError
 
-__all__ = ["KINDS", "column_kinds", "plain_list", "restore_dtypes", "to_db_values"]
+__all__ = ["KINDS", "column_kinds", "columns_frame", "plain_list", "restore_dtypes", "to_db_values"]
 
 #: Tangguh column kinds -> (GeoPackage type, PostgreSQL type)
 KINDS: dict[str, tuple[str, str]] = {
@@ -109,6 +109,16 @@ def to_db_values(series: pd.Series, kind: str, *, dialect: str) -> list[Any]:
         return out_f
     # bool
     return [None if m else bool(v) for v, m in zip(series.to_numpy(object), mask, strict=True)]
+
+
+def columns_frame(rows: list[Any], names: list[str]) -> pd.DataFrame:
+    """A DataFrame from DB-API row tuples, built column by column (much faster than
+    ``DataFrame.from_records`` for a million rows of mixed types)."""
+    if not rows:
+        return pd.DataFrame({n: pd.Series(dtype=object) for n in names})
+    table = np.empty((len(rows), len(names)), dtype=object)
+    table[:] = rows
+    return pd.DataFrame({n: table[:, i] for i, n in enumerate(names)})
 
 
 def plain_list(series: pd.Series) -> list[Any]:

@@ -24,7 +24,7 @@ import shapely
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import OperationalError
 
-from tangguh.bank._columns import KINDS, plain_list, to_db_values
+from tangguh.bank._columns import KINDS, columns_frame, plain_list, to_db_values
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
 
@@ -271,7 +271,7 @@ class PostgisBank(SqlBank):
             )
             args = params + params
         rows = raw.execute(sql, args).fetchall()
-        frame = pd.DataFrame.from_records(rows, columns=["fid", "geom", *names])
+        frame = columns_frame(rows, ["fid", "geom", *names])
         wkb = frame.pop("geom").map(lambda b: None if b is None else bytes(b))
         geoms = shapely.from_wkb(wkb.to_numpy(object))
         return self._decorate(frame, kinds, geoms, with_fid=with_fid)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from tangguh import __version__
-from tangguh.cli import _layers
+from tangguh.cli import _admin, _demo, _fetch, _impact, _layers, _stations
 
 __all__ = ["app"]
 
@@ -40,14 +40,5 @@ app.command("export")(_layers.export_cmd)
 app.add_typer(_layers.layer_app, name="layer")
 app.add_typer(_layers.db_app, name="db")
 
-for _module in (
-    "tangguh.cli._demo",
-    "tangguh.cli._admin",
-    "tangguh.cli._fetch",
-    "tangguh.cli._stations",
-):
-    try:
-        __import__(_module, fromlist=["register"]).register(app)
-    except ModuleNotFoundError as exc:  # pragma: no cover - during development only
-        if exc.name != _module:
-            raise
+for _group in (_demo, _admin, _fetch, _stations, _impact):
+    _group.register(app)

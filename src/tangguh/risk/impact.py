@@ -230,10 +230,10 @@ def flood_impact(
             hint_id=f"gunakan salah satu dari {list(LEVELS)}",
         )
 
-    def read(layer_id: str) -> gpd.GeoDataFrame:
+    def read(layer_id: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         info = bank.layer(layer_id)
         version = versions.setdefault(layer_id, info.current_version)
-        return bank.read_layer(layer_id, version=version)
+        return bank.read_layer(layer_id, version=version, columns=columns)
 
     all_units = read(ADMIN_LAYER) if ADMIN_LAYER in versions else load_units(bank)
     versions.setdefault(ADMIN_LAYER, bank.layer(ADMIN_LAYER).current_version)
@@ -281,7 +281,7 @@ def flood_impact(
     building_counts = pd.DataFrame(0, index=areas.index, columns=areas.columns)
     if buildings is not None:
         t0 = time.perf_counter()
-        bld = read(buildings)
+        bld = read(buildings, columns=[])  # geometry only: a million rows
         points = shapely.point_on_surface(bld.geometry.to_numpy())
         hz_geoms = hz.geometry.to_numpy()
         tree = shapely.STRtree(hz_geoms)
@@ -377,11 +377,14 @@ def flood_impact(
     results = results[(results["value"] != 0) | (results["metric"] == "total")]
     results = results.reset_index(drop=True)
 
-    names = units.set_index("unit_id")["name"]
+    by_id = all_units.set_index("unit_id")
+    names = by_id["name"]
+    parents = by_id["parent_id"].reindex(areas.index).to_numpy()
     wide = pd.DataFrame(
         {
             "unit_id": areas.index,
             "name": names.reindex(areas.index).to_numpy(),
+            "parent": names.reindex(parents).to_numpy(),
             "population": population.reindex(areas.index).to_numpy(),
         }
     )
@@ -418,7 +421,9 @@ def flood_impact(
         inputs["buildings"] = {"layer": buildings, "version": versions[buildings]}
     record = AnalysisRecord(
         kind="flood_impact",
-        question=question or f"Flood {hazard!r}: who and what is affected per {level}?",
+        question=question
+        or f"Banjir {hazard!r}: siapa dan apa yang terdampak per {level}? / "
+        f"Flood {hazard!r}: who and what is affected per {level}?",
         inputs=inputs,
         parameters={
             "level": level,

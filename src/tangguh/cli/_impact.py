@@ -1,0 +1,173 @@
+"""`tangguh impact …`: flood impact per admin unit, stored analyses, replay."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from tangguh.cli._common import (
+    BankOption,
+    JsonOption,
+    console,
+    emit_json,
+    handle_errors,
+    status,
+    use_bank,
+)
+
+__all__ = ["register"]
+
+impact_app = typer.Typer(
+    help="Impact analysis: hazard x exposure per admin unit / Analisis dampak",
+    no_args_is_help=True,
+)
+
+
+def _print_areas(areas: object, limit: int) -> None:
+    import pandas as pd
+
+    assert isinstance(areas, pd.DataFrame)
+    table = Table(title="Most affected areas / Wilayah paling terdampak")
+    cols = [
+        c
+        for c in ("name", "parent", "population", "affected", "displaced", "buildings")
+        if c in areas.columns
+    ]
+    for col in cols:
+        table.add_column(col)
+    for rec in areas.head(limit).to_dict("records"):
+        table.add_row(
+            *(f"{rec[c]:,.0f}" if isinstance(rec[c], int | float) else str(rec[c]) for c in cols)
+        )
+    console.print(table)
+
+
+@impact_app.command("flood")
+@handle_errors
+def flood_cmd(
+    hazard: str = typer.Option(..., "--hazard", help="Flood polygon layer id"),
+    level: str = typer.Option("rw", "--level", help="rw, kelurahan, kecamatan, kota, province"),
+    depth_field: str | None = typer.Option(None, "--depth-field", help="Depth column"),
+    class_field: str | None = typer.Option(None, "--class-field", help="Class-code column"),
+    classification: str = typer.Option(
+        "flood_petabencana", "--classification", help="Built-in key or TOML file"
+    ),
+    buildings: str | None = typer.Option(
+        "buildings", "--buildings", help="Building layer id ('' to skip)"
+    ),
+    needs: str = typer.Option("bnpb_perka_7_2008", "--needs", help="Needs profile key or TOML"),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store the analysis record"),
+    top: int = typer.Option(15, "--top", help="Rows to show"),
+    csv: Path | None = typer.Option(None, "--csv", help="Write the per-area table to CSV"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Affected people and buildings, displaced and needs per unit / Dampak banjir per wilayah."""
+    from tangguh.risk.impact import flood_impact
+
+    started = time.perf_counter()
+    with use_bank(bank) as b, status(f"flood impact / dampak banjir: {hazard} × {level}"):
+        result = flood_impact(
+            b,
+            hazard=hazard,
+            level=level,
+            depth_field=depth_field,
+            class_field=class_field,
+            classification=Path(classification)
+            if classification.endswith(".toml")
+            else classification,
+            buildings=buildings or None,
+            needs=Path(needs) if needs.endswith(".toml") else needs,
+            save=save,
+        )
+    if csv is not None:
+        result.areas.merge(result.needs, left_on="unit_id", right_index=True, how="left").to_csv(
+            csv, index=False
+        )
+    if as_json:
+        emit_json({"record": result.record.to_json(), "areas": result.areas.to_dict("records")})
+        return
+    s = result.record.summary
+    console.print(f"[bold]{result.record.question}[/]")
+    _print_areas(result.areas, top)
+    console.print(
+        f"affected / terdampak: {s['population_affected']:,.0f} people in "
+        f"{s['units_affected']:,} {level}; displaced / mengungsi: {s['displaced']:,.0f}"
+        + (
+            f"; buildings / bangunan: {s['buildings_affected']:,}"
+            if "buildings_affected" in s
+            else ""
+        )
+    )
+    console.print("needs / kebutuhan: " + ", ".join(f"{k} {v:,.0f}" for k, v in s["needs"].items()))
+    console.print(f"population / penduduk: {s['population_method']}")
+    saved = f"analysis / analisis {result.record.id}" if save else "not saved / tidak disimpan"
+    console.print(f"{saved}; {time.perf_counter() - started:.2f} s")
+
+
+@impact_app.command("list")
+@handle_errors
+def list_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) -> None:
+    """Stored analyses, newest first / Daftar analisis."""
+    with use_bank(bank) as b:
+        records = b.analyses()
+    if as_json:
+        emit_json([r.to_json() for r in records])
+        return
+    table = Table(title="Analyses / Analisis")
+    for col in ("id", "kind", "level", "created", "question"):
+        table.add_column(col)
+    for r in records:
+        table.add_row(r.id, r.kind, r.level, r.created.isoformat(timespec="seconds"), r.question)
+    console.print(table)
+
+
+@impact_app.command("show")
+@handle_errors
+def show_cmd(
+    analysis_id: str,
+    csv: Path | None = typer.Option(None, "--csv", help="Write the results (long table) to CSV"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """One stored analysis with its inputs, parameters and totals / Rincian analisis."""
+    with use_bank(bank) as b:
+        record, results = b.analysis(analysis_id)
+    if csv is not None:
+        results.to_csv(csv, index=False)
+    if as_json:
+        emit_json({"record": record.to_json(), "results": len(results)})
+        return
+    console.print(f"[bold]{record.question}[/] ({record.kind}, {record.level})")
+    console.print(f"inputs / masukan: {record.inputs}")
+    console.print(f"software {record.software_version}; timings {record.timings}")
+    for key, value in record.summary.items():
+        console.print(f"  {key}: {value}")
+
+
+@impact_app.command("replay")
+@handle_errors
+def replay_cmd(analysis_id: str, bank: str | None = BankOption, as_json: bool = JsonOption) -> None:
+    """Run a stored analysis again on the same layer versions / Jalankan ulang analisis."""
+    from tangguh.risk.impact import replay
+
+    with use_bank(bank) as b, status(f"replay / ulang {analysis_id}"):
+        result, same = replay(b, analysis_id)
+    if as_json:
+        emit_json({"analysis": analysis_id, "identical": same, "summary": result.record.summary})
+        return
+    verdict = (
+        "identical / identik"
+        if same
+        else "DIFFERENT from the stored results / BERBEDA dari hasil tersimpan"
+    )
+    console.print(f"{analysis_id}: {verdict}; {result.record.timings.get('total', 0):.2f} s")
+    if not same:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(impact_app, name="impact")
