@@ -228,3 +228,44 @@ def test_impact_cli_flood_list_show_replay(tmp_path: Path) -> None:
     assert again["identical"] is True
     missing = runner.invoke(app, ["impact", "show", "nope", "--bank", str(path)])
     assert missing.exit_code == 4
+
+
+def test_hkv_2007_depth_raster_over_population_per_kelurahan(bank: Bank, shared: Path) -> None:
+    """Issue 3 'done when': the 2007 HKV rasters with the real kelurahan, counts and needs."""
+    from tangguh.admin.store import import_jakarta
+    from tangguh.risk.raster_impact import raster_flood_impact
+
+    folder = shared / "jakarta/flood-inasafe-2007-hkv"
+    import_jakarta(bank, shared / "jakarta")
+    bank.register_raster(
+        "flood_depth_2007",
+        folder / "Flood_Current_Depth_Jakarta_geographic.asc",
+        LayerMeta(theme="hazard"),
+    )
+    bank.register_raster(
+        "population_hkv", folder / "Population_Jakarta_geographic.asc", LayerMeta(theme="exposure")
+    )
+    result = raster_flood_impact(
+        bank,
+        hazard="flood_depth_2007",
+        exposure="population_hkv",
+        level="kelurahan",
+        hazard_unit="m",
+        density=True,
+        density_unit_km2=0.1,
+    )
+    s = result.record.summary
+    # The HKV grid holds about 8.4-8.8 M people inside the mainland kelurahan (SOURCE.txt).
+    assert 8.0e6 < s["population_total"] < 9.2e6
+    by_class = s["affected_by_class"]
+    assert sum(by_class.values()) == pytest.approx(s["population_affected"])
+    assert s["population_affected"] + s["population_outside_classes"] == pytest.approx(
+        s["population_total"], rel=1e-9
+    )
+    assert 1.0e6 < s["population_affected"] < 5.0e6
+    rates = {c.key: c.displacement_rate for c in load_classification("flood_petabencana").classes}
+    assert s["displaced"] == pytest.approx(sum(by_class[k] * rates[k] for k in by_class))
+    assert result.needs["rice"].sum() == pytest.approx(2.8 * s["displaced"], rel=0.01, abs=300)
+    assert 150 < s["units_affected"] <= 261
+    _, same = replay(bank, result.record.id)
+    assert same

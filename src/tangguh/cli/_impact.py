@@ -83,6 +83,66 @@ def flood_cmd(
             needs=Path(needs) if needs.endswith(".toml") else needs,
             save=save,
         )
+    _report(result, top, csv, as_json, save, started, level)
+
+
+@impact_app.command("raster")
+@handle_errors
+def raster_cmd(
+    hazard: str = typer.Option(..., "--hazard", help="Hazard raster layer id (e.g. depth)"),
+    exposure: str = typer.Option(..., "--exposure", help="Population raster layer id"),
+    level: str = typer.Option("kelurahan", "--level"),
+    classification: str = typer.Option("flood_petabencana", "--classification"),
+    hazard_unit: str | None = typer.Option(
+        None, "--hazard-unit", help="Unit of the hazard values, e.g. m"
+    ),
+    density: bool = typer.Option(
+        False, "--density/--counts", help="Population raster holds a density"
+    ),
+    density_unit_km2: float = typer.Option(
+        1.0, "--density-unit-km2", help="Area the density refers to (HKV: 0.1)"
+    ),
+    needs: str = typer.Option("bnpb_perka_7_2008", "--needs"),
+    save: bool = typer.Option(True, "--save/--no-save"),
+    top: int = typer.Option(15, "--top"),
+    csv: Path | None = typer.Option(None, "--csv"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Hazard raster x population raster per unit / Dampak raster bahaya atas raster penduduk."""
+    from tangguh.risk.raster_impact import raster_flood_impact
+
+    started = time.perf_counter()
+    with use_bank(bank) as b, status(f"raster impact / dampak raster: {hazard} × {exposure}"):
+        result = raster_flood_impact(
+            b,
+            hazard=hazard,
+            exposure=exposure,
+            level=level,
+            classification=Path(classification)
+            if classification.endswith(".toml")
+            else classification,
+            hazard_unit=hazard_unit,
+            density=density,
+            density_unit_km2=density_unit_km2,
+            needs=Path(needs) if needs.endswith(".toml") else needs,
+            save=save,
+        )
+    _report(result, top, csv, as_json, save, started, level)
+
+
+def _report(
+    result: object,
+    top: int,
+    csv: Path | None,
+    as_json: bool,
+    save: bool,
+    started: float,
+    level: str,
+) -> None:
+    from tangguh.risk.impact import ImpactResult
+
+    assert isinstance(result, ImpactResult)
     if csv is not None:
         result.areas.merge(result.needs, left_on="unit_id", right_index=True, how="left").to_csv(
             csv, index=False

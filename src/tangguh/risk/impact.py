@@ -44,7 +44,7 @@ from tangguh.risk.classification import (
 )
 from tangguh.risk.needs import NeedsProfile, load_profile, validate_profile
 
-__all__ = ["ImpactResult", "flood_impact", "replay"]
+__all__ = ["Assembled", "ImpactResult", "assemble", "flood_impact", "replay"]
 
 _METRIC_CRS = "EPSG:32748"  # WGS 84 / UTM 48S: metric areas over Jakarta
 
@@ -274,8 +274,6 @@ def flood_impact(
     areas, unit_area = _class_areas(units, hz, len(cls.classes))
     share = areas.div(unit_area.replace(0, np.nan), axis=0).fillna(0).clip(upper=1)
     affected = share.mul(population.reindex(areas.index).fillna(0), axis=0)
-    rates = np.asarray(cls.rates, dtype=float)
-    displaced = (affected * rates[list(affected.columns)]).sum(axis=1)
     timings["population"] = time.perf_counter() - t0
 
     building_counts = pd.DataFrame(0, index=areas.index, columns=areas.columns)
@@ -301,118 +299,26 @@ def flood_impact(
         timings["buildings"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    need_table = profile.needs_for(displaced.rename_axis("unit_id"))
-    keys = list(cls.keys)
-    long = []
-    for k, key in enumerate(keys):
-        long.append(
-            pd.DataFrame(
-                {
-                    "unit_id": areas.index,
-                    "hazard_class": key,
-                    "exposure": "population",
-                    "metric": "affected",
-                    "value": affected[k].to_numpy(),
-                }
-            )
-        )
-        long.append(
-            pd.DataFrame(
-                {
-                    "unit_id": areas.index,
-                    "hazard_class": key,
-                    "exposure": "area",
-                    "metric": "m2",
-                    "value": areas[k].to_numpy(),
-                }
-            )
-        )
-        if buildings is not None:
-            long.append(
-                pd.DataFrame(
-                    {
-                        "unit_id": areas.index,
-                        "hazard_class": key,
-                        "exposure": "buildings",
-                        "metric": "affected",
-                        "value": building_counts[k].to_numpy(),
-                    }
-                )
-            )
-    long.append(
-        pd.DataFrame(
-            {
-                "unit_id": areas.index,
-                "hazard_class": "",
-                "exposure": "population",
-                "metric": "displaced",
-                "value": displaced.to_numpy(),
-            }
-        )
+    extra = [_long(areas.index, key, "area", "m2", areas[k]) for k, key in enumerate(cls.keys)]
+    assembled = assemble(
+        all_units=all_units,
+        keys=list(cls.keys),
+        rates=np.asarray(cls.rates, dtype=float),
+        affected=affected,
+        population=population,
+        profile=profile,
+        buildings=building_counts if buildings is not None else None,
+        extra=extra,
     )
-    long.append(
-        pd.DataFrame(
-            {
-                "unit_id": areas.index,
-                "hazard_class": "",
-                "exposure": "population",
-                "metric": "total",
-                "value": population.reindex(areas.index).to_numpy(),
-            }
-        )
-    )
-    for need in need_table.columns:
-        long.append(
-            pd.DataFrame(
-                {
-                    "unit_id": need_table.index.astype(str),
-                    "hazard_class": "",
-                    "exposure": "needs",
-                    "metric": str(need),
-                    "value": need_table[need].to_numpy(float),
-                }
-            )
-        )
-    results = pd.concat(long, ignore_index=True)[list(RESULT_COLUMNS)]
-    results = results[(results["value"] != 0) | (results["metric"] == "total")]
-    results = results.reset_index(drop=True)
-
-    by_id = all_units.set_index("unit_id")
-    names = by_id["name"]
-    parents = by_id["parent_id"].reindex(areas.index).to_numpy()
-    wide = pd.DataFrame(
-        {
-            "unit_id": areas.index,
-            "name": names.reindex(areas.index).to_numpy(),
-            "parent": names.reindex(parents).to_numpy(),
-            "population": population.reindex(areas.index).to_numpy(),
-        }
-    )
-    for k, key in enumerate(keys):
-        wide[f"affected_{key}"] = affected[k].to_numpy()
-    wide["affected"] = affected.sum(axis=1).to_numpy()
-    wide["displaced"] = displaced.to_numpy()
-    if buildings is not None:
-        for k, key in enumerate(keys):
-            wide[f"buildings_{key}"] = building_counts[k].to_numpy()
-        wide["buildings"] = building_counts.sum(axis=1).to_numpy()
-    wide = wide[wide["affected"] > 0].sort_values("affected", ascending=False)
+    assembled.summary["population_method"] = pop_method
     timings["results"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
-
-    summary = {
-        "units_affected": int((affected.sum(axis=1) > 0).sum()),
-        "population_affected": float(affected.to_numpy().sum()),
-        "displaced": float(displaced.sum()),
-        "affected_by_class": {key: float(affected[k].sum()) for k, key in enumerate(keys)},
-        "population_method": pop_method,
-    }
-    if buildings is not None:
-        summary["buildings_affected"] = int(building_counts.to_numpy().sum())
-        summary["buildings_by_class"] = {
-            key: int(building_counts[k].sum()) for k, key in enumerate(keys)
-        }
-    summary["needs"] = {str(c): float(need_table[c].sum()) for c in need_table.columns}
+    results, wide, need_table, summary = (
+        assembled.results,
+        assembled.areas,
+        assembled.needs,
+        assembled.summary,
+    )
     inputs = {
         "hazard": {"layer": hazard, "version": versions[hazard]},
         "admin_units": {"layer": ADMIN_LAYER, "version": versions[ADMIN_LAYER]},
@@ -439,8 +345,98 @@ def flood_impact(
     )
     if save:
         bank.save_analysis(record, results)
-    return ImpactResult(
-        record=record, results=results, areas=wide.reset_index(drop=True), needs=need_table
+    return ImpactResult(record=record, results=results, areas=wide, needs=need_table)
+
+
+@dataclass
+class Assembled:
+    """Results of an impact run in the three shapes the callers need."""
+
+    results: pd.DataFrame
+    areas: pd.DataFrame
+    needs: pd.DataFrame
+    summary: dict[str, Any]
+
+
+def _long(
+    units: pd.Index, hazard_class: str, exposure: str, metric: str, values: Any
+) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "unit_id": np.asarray(units, dtype=object).astype(str),
+            "hazard_class": hazard_class,
+            "exposure": exposure,
+            "metric": metric,
+            "value": np.asarray(values, dtype=float),
+        }
+    )
+
+
+def assemble(
+    *,
+    all_units: gpd.GeoDataFrame,
+    keys: list[str],
+    rates: np.ndarray,
+    affected: pd.DataFrame,
+    population: pd.Series,
+    profile: NeedsProfile,
+    buildings: pd.DataFrame | None = None,
+    extra: list[pd.DataFrame] | None = None,
+) -> Assembled:
+    """Displaced, needs, the long results, the wide per-area table and the totals.
+
+    ``affected`` (and ``buildings``) are indexed by unit_id with one column per class
+    index; ``population`` is the total per unit.
+    """
+    index = affected.index
+    displaced = (affected * rates[list(affected.columns)]).sum(axis=1)
+    need_table = profile.needs_for(displaced.rename_axis("unit_id"))
+    long = list(extra or [])
+    for k, key in enumerate(keys):
+        long.append(_long(index, key, "population", "affected", affected[k]))
+        if buildings is not None:
+            long.append(_long(index, key, "buildings", "affected", buildings[k]))
+    long.append(_long(index, "", "population", "displaced", displaced))
+    long.append(_long(index, "", "population", "total", population.reindex(index)))
+    for need in need_table.columns:
+        long.append(_long(need_table.index, "", "needs", str(need), need_table[need]))
+    results = pd.concat(long, ignore_index=True)[list(RESULT_COLUMNS)]
+    results = results[(results["value"] != 0) | (results["metric"] == "total")]
+    results = results.reset_index(drop=True)
+
+    by_id = all_units.set_index("unit_id")
+    names = by_id["name"]
+    parents = by_id["parent_id"].reindex(index).to_numpy()
+    wide = pd.DataFrame(
+        {
+            "unit_id": index,
+            "name": names.reindex(index).to_numpy(),
+            "parent": names.reindex(parents).to_numpy(),
+            "population": population.reindex(index).to_numpy(),
+        }
+    )
+    for k, key in enumerate(keys):
+        wide[f"affected_{key}"] = affected[k].to_numpy()
+    wide["affected"] = affected.sum(axis=1).to_numpy()
+    wide["displaced"] = displaced.to_numpy()
+    if buildings is not None:
+        for k, key in enumerate(keys):
+            wide[f"buildings_{key}"] = buildings[k].to_numpy()
+        wide["buildings"] = buildings.sum(axis=1).to_numpy()
+    wide = wide[wide["affected"] > 0].sort_values("affected", ascending=False)
+
+    summary: dict[str, Any] = {
+        "units_affected": int((affected.sum(axis=1) > 0).sum()),
+        "population_affected": float(affected.to_numpy().sum()),
+        "displaced": float(displaced.sum()),
+        "affected_by_class": {key: float(affected[k].sum()) for k, key in enumerate(keys)},
+    }
+    if buildings is not None:
+        summary["buildings_affected"] = int(buildings.to_numpy().sum())
+        summary["buildings_by_class"] = {key: int(buildings[k].sum()) for k, key in enumerate(keys)}
+    summary["needs"] = {str(c): float(need_table[c].sum()) for c in need_table.columns}
+    return Assembled(
+        results=results, areas=wide.reset_index(drop=True), needs=need_table, summary=summary
     )
 
 
@@ -450,26 +446,46 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
     Returns the new result and whether its results equal the stored ones.
     """
     record, stored = bank.analysis(analysis_id)
-    if record.kind != "flood_impact":
-        raise InputError(
-            f"analysis {analysis_id!r} is a {record.kind!r}, not a flood impact",
-            message_id=f"analisis {analysis_id!r} berjenis {record.kind!r}, bukan dampak banjir",
-        )
     p = record.parameters
     where = f"analysis {analysis_id}"
-    result = flood_impact(
-        bank,
-        hazard=record.inputs["hazard"]["layer"],
-        level=p["level"],
-        classification=validate_classification(p["classification"], where=where),
-        depth_field=p["depth_field"],
-        class_field=p["class_field"],
-        buildings=record.inputs.get("buildings", {}).get("layer"),
-        needs=validate_profile(p["needs"], where=where),
-        question=record.question,
-        versions={v["layer"]: int(v["version"]) for v in record.inputs.values()},
-        save=save,
-    )
+    cls = validate_classification(p["classification"], where=where)
+    profile = validate_profile(p["needs"], where=where)
+    if record.kind == "flood_impact":
+        result = flood_impact(
+            bank,
+            hazard=record.inputs["hazard"]["layer"],
+            level=p["level"],
+            classification=cls,
+            depth_field=p["depth_field"],
+            class_field=p["class_field"],
+            buildings=record.inputs.get("buildings", {}).get("layer"),
+            needs=profile,
+            question=record.question,
+            versions={v["layer"]: int(v["version"]) for v in record.inputs.values()},
+            save=save,
+        )
+    elif record.kind == "raster_flood_impact":
+        from tangguh.risk.raster_impact import raster_flood_impact
+
+        # Raster layers are never replaced in place, so their content is the recorded one.
+        result = raster_flood_impact(
+            bank,
+            hazard=record.inputs["hazard"]["layer"],
+            exposure=record.inputs["exposure"]["layer"],
+            level=p["level"],
+            classification=cls,
+            density=p["density"],
+            density_unit_km2=p["density_unit_km2"],
+            needs=profile,
+            question=record.question,
+            save=save,
+        )
+    else:
+        raise InputError(
+            f"analysis {analysis_id!r} is a {record.kind!r}, which cannot be replayed yet",
+            message_id=f"analisis {analysis_id!r} berjenis {record.kind!r}, belum dapat "
+            "dijalankan ulang",
+        )
     key = ["unit_id", "hazard_class", "exposure", "metric"]
     a = stored.set_index(key)["value"].astype(float).sort_index()
     b = result.results.set_index(key)["value"].astype(float).sort_index()
