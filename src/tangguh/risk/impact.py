@@ -44,7 +44,15 @@ from tangguh.risk.classification import (
 )
 from tangguh.risk.needs import NeedsProfile, load_profile, validate_profile
 
-__all__ = ["Assembled", "ImpactResult", "assemble", "flood_impact", "replay"]
+__all__ = [
+    "Assembled",
+    "ImpactResult",
+    "assemble",
+    "flood_impact",
+    "inputs_for",
+    "replay",
+    "units_at",
+]
 
 _METRIC_CRS = "EPSG:32748"  # WGS 84 / UTM 48S: metric areas over Jakarta
 
@@ -179,6 +187,40 @@ def _class_areas(
     return frame, unit_area
 
 
+def inputs_for(
+    classification: str | Path | Classification, needs: str | Path | NeedsProfile, level: str
+) -> tuple[Classification, NeedsProfile]:
+    """Load the classification and needs profile (keys, files or objects); check the level."""
+    cls = (
+        classification
+        if isinstance(classification, Classification)
+        else load_classification(classification)
+    )
+    profile = needs if isinstance(needs, NeedsProfile) else load_profile(needs)
+    if level not in LEVELS:
+        raise InputError(
+            f"unknown level {level!r}",
+            message_id=f"tingkat {level!r} tidak dikenal",
+            hint=f"use one of {list(LEVELS)}",
+            hint_id=f"gunakan salah satu dari {list(LEVELS)}",
+        )
+    return cls, profile
+
+
+def units_at(all_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
+    """The units of one level, or an error listing the levels the bank has."""
+    units = all_units[all_units["level"] == level].reset_index(drop=True)
+    if units.empty:
+        raise InputError(
+            f"the bank has no admin units at level {level!r}",
+            message_id=f"bank data tidak memiliki wilayah pada tingkat {level!r}",
+            where=ADMIN_LAYER,
+            hint=f"levels present: {sorted(set(all_units['level']))}",
+            hint_id=f"tingkat yang ada: {sorted(set(all_units['level']))}",
+        )
+    return units
+
+
 def flood_impact(
     bank: Bank,
     *,
@@ -216,19 +258,7 @@ def flood_impact(
     timings: dict[str, float] = {}
     started = time.perf_counter()
     versions = dict(versions or {})
-    cls = (
-        classification
-        if isinstance(classification, Classification)
-        else (load_classification(classification))
-    )
-    profile = needs if isinstance(needs, NeedsProfile) else load_profile(needs)
-    if level not in LEVELS:
-        raise InputError(
-            f"unknown level {level!r}",
-            message_id=f"tingkat {level!r} tidak dikenal",
-            hint=f"use one of {list(LEVELS)}",
-            hint_id=f"gunakan salah satu dari {list(LEVELS)}",
-        )
+    cls, profile = inputs_for(classification, needs, level)
 
     def read(layer_id: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
         info = bank.layer(layer_id)
@@ -237,15 +267,7 @@ def flood_impact(
 
     all_units = read(ADMIN_LAYER) if ADMIN_LAYER in versions else load_units(bank)
     versions.setdefault(ADMIN_LAYER, bank.layer(ADMIN_LAYER).current_version)
-    units = all_units[all_units["level"] == level].reset_index(drop=True)
-    if units.empty:
-        raise InputError(
-            f"the bank has no admin units at level {level!r}",
-            message_id=f"bank data tidak memiliki wilayah pada tingkat {level!r}",
-            where=ADMIN_LAYER,
-            hint=f"levels present: {sorted(set(all_units['level']))}",
-            hint_id=f"tingkat yang ada: {sorted(set(all_units['level']))}",
-        )
+    units = units_at(all_units, level)
     hz_raw = read(hazard)
     hz = _classified_hazard(
         hz_raw, cls, depth_field=depth_field, class_field=class_field, layer=hazard

@@ -18,12 +18,11 @@ import numpy as np
 import pandas as pd
 
 from tangguh.admin.store import ADMIN_LAYER, load_units
-from tangguh.admin.units import LEVELS
 from tangguh.bank import AnalysisRecord, Bank
 from tangguh.errors import InputError
-from tangguh.risk.classification import Classification, load_classification
-from tangguh.risk.impact import ImpactResult, assemble
-from tangguh.risk.needs import NeedsProfile, load_profile
+from tangguh.risk.classification import Classification
+from tangguh.risk.impact import ImpactResult, assemble, inputs_for, units_at
+from tangguh.risk.needs import NeedsProfile
 from tangguh.risk.zonal import cross_tab
 
 __all__ = ["class_bins", "raster_flood_impact"]
@@ -99,31 +98,11 @@ def raster_flood_impact(
         people per 0.1 km²), converted to counts with geodesic cell areas.
     """
     started = time.perf_counter()
-    cls = (
-        classification
-        if isinstance(classification, Classification)
-        else (load_classification(classification))
-    )
+    cls, profile = inputs_for(classification, needs, level)
     if hazard_unit is not None:
         cls = cls.to_unit(hazard_unit)
-    profile = needs if isinstance(needs, NeedsProfile) else load_profile(needs)
-    if level not in LEVELS:
-        raise InputError(
-            f"unknown level {level!r}",
-            message_id=f"tingkat {level!r} tidak dikenal",
-            hint=f"use one of {list(LEVELS)}",
-            hint_id=f"gunakan salah satu dari {list(LEVELS)}",
-        )
     all_units = load_units(bank)
-    units = all_units[all_units["level"] == level]
-    if units.empty:
-        raise InputError(
-            f"the bank has no admin units at level {level!r}",
-            message_id=f"bank data tidak memiliki wilayah pada tingkat {level!r}",
-            where=ADMIN_LAYER,
-            hint=f"levels present: {sorted(set(all_units['level']))}",
-            hint_id=f"tingkat yang ada: {sorted(set(all_units['level']))}",
-        )
+    units = units_at(all_units, level)
     edges, owners = class_bins(cls)
     table = cross_tab(
         bank.raster_path(hazard),
