@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from tangguh.errors import InputError
+from tangguh.errors import InputError, NotFoundError
+
+T = TypeVar("T")
 
 
 def _as_number(text: str | None) -> float | None:
@@ -128,3 +130,27 @@ def _choice(data: Mapping[str, Any], name: str, options: tuple[str, ...], where:
 
 
 # --------------------------------------------------------------------------- validation
+
+
+def load_builtin_or_file(
+    path_or_key: str | Path,
+    builtins: Mapping[str, T],
+    validate: Callable[..., T],
+    *,
+    what: str,
+    what_id: str,
+) -> T:
+    """A built-in by key, else a TOML file validated by ``validate(data, where=path)``."""
+    if isinstance(path_or_key, str) and path_or_key in builtins:
+        return builtins[path_or_key]
+    path = Path(path_or_key)
+    if not path.is_file():
+        names = ", ".join(builtins)
+        raise NotFoundError(
+            f"no built-in {what} or file named {str(path_or_key)!r}",
+            where=str(path_or_key),
+            hint=f"give a TOML file path or one of: {names}",
+            message_id=f"tidak ada {what_id} bawaan atau berkas bernama {str(path_or_key)!r}",
+            hint_id=f"berikan path berkas TOML atau salah satu dari: {names}",
+        )
+    return validate(_read_toml(path), where=str(path))

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from tangguh.errors import InputError, NotFoundError
+from tangguh.errors import InputError
 from tangguh.risk._toml import (
     _as_number,
     _check_keys,
@@ -64,8 +64,8 @@ from tangguh.risk._toml import (
     _dump_toml,
     _fail,
     _number,
-    _read_toml,
     _text,
+    load_builtin_or_file,
 )
 
 __all__ = [
@@ -554,17 +554,10 @@ def load_classification(path_or_key: str | Path) -> Classification:
     InputError
         The file is unreadable or not a valid classification.
     """
-    builtins = _builtins()
-    if isinstance(path_or_key, str) and path_or_key in builtins:
-        return builtins[path_or_key]
-    path = Path(path_or_key)
-    if not path.is_file():
-        names = ", ".join(builtins)
-        raise NotFoundError(
-            f"no built-in classification or file named {str(path_or_key)!r}",
-            where=str(path_or_key),
-            hint=f"give a TOML file path or one of: {names}",
-            message_id=f"tidak ada klasifikasi bawaan atau berkas bernama {str(path_or_key)!r}",
-            hint_id=f"berikan path berkas TOML atau salah satu dari: {names}",
-        )
-    return validate_classification(_read_toml(path), where=str(path))
+    return load_builtin_or_file(
+        path_or_key,
+        _builtins(),
+        validate_classification,
+        what="classification",
+        what_id="klasifikasi",
+    )

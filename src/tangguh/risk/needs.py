@@ -43,15 +43,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from tangguh.errors import InputError, NotFoundError
+from tangguh.errors import InputError
 from tangguh.risk._toml import (
     _check_keys,
     _choice,
     _dump_toml,
     _fail,
     _number,
-    _read_toml,
     _text,
+    load_builtin_or_file,
 )
 
 __all__ = [
@@ -402,18 +402,6 @@ def load_profile(path_or_key: str | Path) -> NeedsProfile:
     InputError
         The file is unreadable or not a valid profile.
     """
-    builtins = _builtins()
-    if isinstance(path_or_key, str) and path_or_key in builtins:
-        return builtins[path_or_key]
-    path = Path(path_or_key)
-    if not path.is_file():
-        names = ", ".join(builtins)
-        raise NotFoundError(
-            f"no built-in needs profile or file named {str(path_or_key)!r}",
-            where=str(path_or_key),
-            hint=f"give a TOML file path or one of: {names}",
-            message_id=f"tidak ada profil kebutuhan bawaan atau berkas bernama "
-            f"{str(path_or_key)!r}",
-            hint_id=f"berikan path berkas TOML atau salah satu dari: {names}",
-        )
-    return validate_profile(_read_toml(path), where=str(path))
+    return load_builtin_or_file(
+        path_or_key, _builtins(), validate_profile, what="needs profile", what_id="profil kebutuhan"
+    )
