@@ -186,7 +186,10 @@ class GpkgBank(SqlBank):
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def _tx(self) -> Any:
-        self._writing = self._conn is None or self._writing
+        # The outermost write transaction takes the write lock up front (BEGIN IMMEDIATE),
+        # so two writers queue on busy_timeout instead of failing on lock upgrade.
+        if self._conn is None:
+            self._writing = True
         return super()._tx()
 
     def _read(self) -> Any:
