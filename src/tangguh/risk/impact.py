@@ -179,9 +179,15 @@ def _class_areas(
             if covered is not None:
                 zone = shapely.difference(zone, covered)
             covered = zone if covered is None else shapely.union(covered, zone)
-            cand = tree.query(zone, predicate="intersects")
-            if len(cand):
-                area[cand] = shapely.area(shapely.intersection(unit_geoms[cand], zone))
+            # Intersect each unit only with the (disjoint) pieces of the zone near it:
+            # one big multipolygon against every unit costs far more.
+            pieces = shapely.get_parts(zone)
+            pairs = tree.query(pieces, predicate="intersects")
+            if pairs.shape[1]:
+                overlap = shapely.area(
+                    shapely.intersection(unit_geoms[pairs[1]], pieces[pairs[0]])
+                )
+                np.add.at(area, pairs[1], overlap)
         columns[k] = area
     frame = pd.DataFrame({k: columns[k] for k in range(n_classes)}, index=unit_area.index)
     return frame, unit_area
