@@ -375,3 +375,19 @@ def test_analysis_records_round_trip_and_are_atomic(bank: Bank) -> None:
     bank.delete_analysis(record.id)
     with pytest.raises(NotFoundError):
         bank.analysis(record.id)
+
+
+def test_int_and_float_versions_keep_the_layer_column_type(bank: Bank) -> None:
+    bank.write_layer("counts", _frame(3), key="code")
+    floats = _frame(3)
+    floats["population"] = floats["population"].astype(float) + 1.0
+    floats["share"] = [1, 2, 3]  # ints into a float column
+    info = bank.write_layer("counts", floats)
+    assert info.changed == 3
+    back = bank.read_layer("counts")
+    assert back["population"].tolist() == [1, 1001, 2001]
+    assert back["share"].dtype == np.float64
+    fractional = _frame(3).assign(population=[0.5, 1.0, 2.0])
+    with pytest.raises(InputError, match="whole numbers"):
+        bank.write_layer("counts", fractional)
+    assert bank.layer("counts").current_version == 2

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
 from tangguh.errors import InputError
 
-__all__ = ["merge_geometry_type", "merge_kinds", "prepare_geometry"]
+__all__ = ["coerce_numeric", "merge_geometry_type", "merge_kinds", "prepare_geometry"]
 
 _MULTI = {"Point": "MultiPoint", "LineString": "MultiLineString", "Polygon": "MultiPolygon"}
 _TYPE_NAMES = {
@@ -88,6 +89,45 @@ def merge_geometry_type(old: str | None, new: str, layer_id: str) -> str:
         hint_id="impor ke ID lapisan lain, atau hapus lapisan itu terlebih dahulu (`tangguh "
         "layer delete`)",
     )
+
+
+def coerce_numeric(
+    frame: gpd.GeoDataFrame,
+    old: list[tuple[str, str]],
+    new: list[tuple[str, str]],
+    layer_id: str,
+) -> tuple[gpd.GeoDataFrame, list[tuple[str, str]]]:
+    """Give int/float columns the kind the layer already has (both backends' column types).
+
+    Floats into an integer column must be whole numbers (1.0, not 1.5); ints into a
+    float column become floats.
+    """
+    old_map = dict(old)
+    kinds = []
+    for name, kind in new:
+        target = old_map.get(name, kind)
+        if {target, kind} == {"int", "float"}:
+            values = pd.to_numeric(frame[name], errors="coerce")
+            if target == "int":
+                fractional = values.notna() & (values != values.round())
+                if fractional.any():
+                    row = int(np.flatnonzero(fractional.to_numpy())[0])
+                    raise InputError(
+                        f"column {name!r} holds whole numbers in this layer; "
+                        f"{values.iloc[row]!r} is not one",
+                        message_id=f"kolom {name!r} berisi bilangan bulat di lapisan ini; "
+                        f"{values.iloc[row]!r} bukan bilangan bulat",
+                        where=f"layer {layer_id}, row {row}, column {name}",
+                        hint="round the values, or import into a new layer with float values",
+                        hint_id="bulatkan nilainya, atau impor ke lapisan baru dengan nilai "
+                        "pecahan",
+                    )
+                frame[name] = values.astype("Int64")
+            else:
+                frame[name] = values.astype("float64")
+            kind = target
+        kinds.append((name, kind))
+    return frame, kinds
 
 
 def merge_kinds(

@@ -24,7 +24,12 @@ from tangguh.bank import _schema as S
 from tangguh.bank._analyses import AnalysesMixin
 from tangguh.bank._catalogue import CatalogueMixin
 from tangguh.bank._columns import column_kinds, restore_dtypes
-from tangguh.bank._prepare import merge_geometry_type, merge_kinds, prepare_geometry
+from tangguh.bank._prepare import (
+    coerce_numeric,
+    merge_geometry_type,
+    merge_kinds,
+    prepare_geometry,
+)
 from tangguh.bank._raster import RasterMixin
 from tangguh.bank._timeseries import TimeSeriesMixin
 from tangguh.bank._versioning import diff_rows, row_hashes
@@ -251,6 +256,7 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Bank)
                 key = key if key is not None else row["key_column"]
                 geometry_type = merge_geometry_type(row["geometry_type"], geometry_type, layer_id)
                 all_kinds, new_cols, dropped = merge_kinds(old_kinds, kinds, layer_id, mode=mode)
+                frame, kinds = coerce_numeric(frame, old_kinds, kinds, layer_id)
                 extra = dict(row["extra"] or {})
                 hist_kinds = [tuple(k) for k in extra.get("history_columns", old_kinds)]
                 hist_new = [k for k in kinds if k[0] not in {h[0] for h in hist_kinds}]
