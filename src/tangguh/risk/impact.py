@@ -266,10 +266,14 @@ def flood_impact(
     versions = dict(versions or {})
     cls, profile = inputs_for(classification, needs, level)
 
-    def read(layer_id: str, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+    def read(
+        layer_id: str,
+        columns: list[str] | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> gpd.GeoDataFrame:
         info = bank.layer(layer_id)
         version = versions.setdefault(layer_id, info.current_version)
-        return bank.read_layer(layer_id, version=version, columns=columns)
+        return bank.read_layer(layer_id, version=version, columns=columns, bbox=bbox)
 
     all_units = read(ADMIN_LAYER) if ADMIN_LAYER in versions else load_units(bank)
     versions.setdefault(ADMIN_LAYER, bank.layer(ADMIN_LAYER).current_version)
@@ -307,7 +311,9 @@ def flood_impact(
     building_counts = pd.DataFrame(0, index=areas.index, columns=areas.columns)
     if buildings is not None:
         t0 = time.perf_counter()
-        bld = read(buildings, columns=[])  # geometry only: a million rows
+        # Geometry only, and only buildings within the hazard's extent (spatial index).
+        minx, miny, maxx, maxy = (float(v) for v in hz.total_bounds)
+        bld = read(buildings, columns=[], bbox=(minx, miny, maxx, maxy))
         points = shapely.point_on_surface(bld.geometry.to_numpy())
         hz_geoms = hz.geometry.to_numpy()
         tree = shapely.STRtree(hz_geoms)
