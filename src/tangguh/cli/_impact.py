@@ -168,6 +168,48 @@ def _report(
     console.print(f"{saved}; {time.perf_counter() - started:.2f} s")
 
 
+@impact_app.command("earthquake")
+@handle_errors
+def earthquake_cmd(
+    hazard: str = typer.Option(..., "--hazard", help="MMI raster layer id"),
+    exposure: str = typer.Option(..., "--exposure", help="Population raster layer id"),
+    level: str = typer.Option("kelurahan", "--level"),
+    model: str = typer.Option("itb", "--model", help="Fatality model: itb or pager"),
+    classification: str = typer.Option("earthquake_mmi_3class", "--classification"),
+    density: bool = typer.Option(False, "--density/--counts"),
+    density_unit_km2: float = typer.Option(1.0, "--density-unit-km2"),
+    needs: str = typer.Option("bnpb_perka_7_2008", "--needs"),
+    save: bool = typer.Option(True, "--save/--no-save"),
+    top: int = typer.Option(15, "--top"),
+    csv: Path | None = typer.Option(None, "--csv"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """MMI raster x population: fatalities (ITB/PAGER), affected, needs / Dampak gempa."""
+    from tangguh.risk.earthquake import earthquake_impact
+
+    started = time.perf_counter()
+    with use_bank(bank) as b, status(f"earthquake impact / dampak gempa: {hazard}"):
+        result = earthquake_impact(
+            b,
+            hazard=hazard,
+            exposure=exposure,
+            level=level,
+            model=model,
+            classification=Path(classification)
+            if classification.endswith(".toml")
+            else classification,
+            density=density,
+            density_unit_km2=density_unit_km2,
+            needs=Path(needs) if needs.endswith(".toml") else needs,
+            save=save,
+        )
+    _report(result, top, csv, as_json, save, started, level)
+    if not as_json:
+        s = result.record.summary
+        console.print(f"fatalities / korban jiwa ({model}): {s['fatalities']:,.0f}")
+
+
 @impact_app.command("list")
 @handle_errors
 def list_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) -> None:

@@ -187,6 +187,21 @@ def import_cmd(
         keywords=[k.strip() for k in (keywords or "").split(",") if k.strip()],
         update_frequency=update_frequency,
     )
+    if name.endswith("grid.xml"):
+        import tempfile
+
+        from tangguh.risk.hazards import shakemap_to_raster
+
+        with tempfile.TemporaryDirectory() as tmp, use_bank(bank, create=True) as b:
+            shake = shakemap_to_raster(file, Path(tmp) / "mmi.tif")
+            meta.theme = "hazard" if meta.theme == "other" else meta.theme
+            meta.extra = {"shakemap_event": str(shake.event)}
+            info = b.register_raster(layer, shake.path, meta)
+        _done(
+            {"layer": layer, "kind": "raster", "bbox": info.bbox, "event": str(shake.event)},
+            as_json,
+        )
+        return
     if file.suffix.lower() in RASTER_SUFFIXES:
         with use_bank(bank, create=True) as b:
             info = b.register_raster(layer, file, meta, crs=crs)  # type: ignore[call-arg]

@@ -50,6 +50,7 @@ __all__ = [
     "assemble",
     "flood_impact",
     "inputs_for",
+    "long_rows",
     "replay",
     "units_at",
 ]
@@ -184,9 +185,7 @@ def _class_areas(
             pieces = shapely.get_parts(zone)
             pairs = tree.query(pieces, predicate="intersects")
             if pairs.shape[1]:
-                overlap = shapely.area(
-                    shapely.intersection(unit_geoms[pairs[1]], pieces[pairs[0]])
-                )
+                overlap = shapely.area(shapely.intersection(unit_geoms[pairs[1]], pieces[pairs[0]]))
                 np.add.at(area, pairs[1], overlap)
         columns[k] = area
     frame = pd.DataFrame({k: columns[k] for k in range(n_classes)}, index=unit_area.index)
@@ -333,7 +332,7 @@ def flood_impact(
         timings["buildings"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
-    extra = [_long(areas.index, key, "area", "m2", areas[k]) for k, key in enumerate(cls.keys)]
+    extra = [long_rows(areas.index, key, "area", "m2", areas[k]) for k, key in enumerate(cls.keys)]
     assembled = assemble(
         all_units=all_units,
         keys=list(cls.keys),
@@ -392,7 +391,7 @@ class Assembled:
     summary: dict[str, Any]
 
 
-def _long(
+def long_rows(
     units: pd.Index, hazard_class: str, exposure: str, metric: str, values: Any
 ) -> pd.DataFrame:
     return pd.DataFrame(
@@ -427,13 +426,13 @@ def assemble(
     need_table = profile.needs_for(displaced.rename_axis("unit_id"))
     long = list(extra or [])
     for k, key in enumerate(keys):
-        long.append(_long(index, key, "population", "affected", affected[k]))
+        long.append(long_rows(index, key, "population", "affected", affected[k]))
         if buildings is not None:
-            long.append(_long(index, key, "buildings", "affected", buildings[k]))
-    long.append(_long(index, "", "population", "displaced", displaced))
-    long.append(_long(index, "", "population", "total", population.reindex(index)))
+            long.append(long_rows(index, key, "buildings", "affected", buildings[k]))
+    long.append(long_rows(index, "", "population", "displaced", displaced))
+    long.append(long_rows(index, "", "population", "total", population.reindex(index)))
     for need in need_table.columns:
-        long.append(_long(need_table.index, "", "needs", str(need), need_table[need]))
+        long.append(long_rows(need_table.index, "", "needs", str(need), need_table[need]))
     results = pd.concat(long, ignore_index=True)[list(RESULT_COLUMNS)]
     results = results[(results["value"] != 0) | (results["metric"] == "total")]
     results = results.reset_index(drop=True)
@@ -507,6 +506,22 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
             hazard=record.inputs["hazard"]["layer"],
             exposure=record.inputs["exposure"]["layer"],
             level=p["level"],
+            classification=cls,
+            density=p["density"],
+            density_unit_km2=p["density_unit_km2"],
+            needs=profile,
+            question=record.question,
+            save=save,
+        )
+    elif record.kind == "earthquake_impact":
+        from tangguh.risk.earthquake import earthquake_impact
+
+        result = earthquake_impact(
+            bank,
+            hazard=record.inputs["hazard"]["layer"],
+            exposure=record.inputs["exposure"]["layer"],
+            level=p["level"],
+            model=p["model"],
             classification=cls,
             density=p["density"],
             density_unit_km2=p["density_unit_km2"],
