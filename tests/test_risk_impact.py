@@ -269,3 +269,32 @@ def test_hkv_2007_depth_raster_over_population_per_kelurahan(bank: Bank, shared:
     assert 150 < s["units_affected"] <= 261
     _, same = replay(bank, result.record.id)
     assert same
+
+
+def test_breakdowns_by_sex_and_age_from_dukcapil(bank: Bank, shared: Path) -> None:
+    """RW get their kelurahan's Dukcapil shares; the groups add up to the affected."""
+    from tangguh.admin.store import import_jakarta
+    from tangguh.risk.raster_impact import raster_flood_impact
+
+    folder = shared / "jakarta/flood-inasafe-2007-hkv"
+    import_jakarta(bank, shared / "jakarta")
+    bank.register_raster("depth", folder / "Flood_Current_Depth_Jakarta_geographic.asc")
+    bank.register_raster("pop", folder / "Population_Jakarta_geographic.asc")
+    result = raster_flood_impact(
+        bank,
+        hazard="depth",
+        exposure="pop",
+        level="rw",
+        hazard_unit="m",
+        density=True,
+        density_unit_km2=0.1,
+        save=False,
+    )
+    s = result.record.summary
+    groups = s["affected_by_group"]
+    # 8 kelurahan have no Dukcapil row (Tebet, Setia Budi): their people have no shares.
+    sexes = groups["male"] + groups["female"]
+    assert 0.9 * s["population_affected"] < sexes <= s["population_affected"] * (1 + 1e-9)
+    ages = sum(v for k, v in groups.items() if k.startswith("age_"))
+    assert ages == pytest.approx(sexes, rel=1e-9)
+    assert 0.4 < groups["female"] / sexes < 0.6

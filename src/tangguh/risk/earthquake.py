@@ -30,7 +30,14 @@ from tangguh.admin.store import ADMIN_LAYER, load_units
 from tangguh.bank import AnalysisRecord, Bank
 from tangguh.errors import InputError
 from tangguh.risk.classification import Classification
-from tangguh.risk.impact import ImpactResult, assemble, inputs_for, long_rows, units_at
+from tangguh.risk.impact import (
+    ImpactResult,
+    assemble,
+    group_shares,
+    inputs_for,
+    long_rows,
+    units_at,
+)
 from tangguh.risk.needs import NeedsProfile
 from tangguh.risk.zonal import cross_tab
 
@@ -137,6 +144,7 @@ def earthquake_impact(
         population=population,
         profile=profile,
         extra=extra,
+        shares=group_shares(bank, all_units, level),
     )
     assembled.areas["fatalities"] = fatalities.reindex(
         assembled.areas["unit_id"].astype(str)

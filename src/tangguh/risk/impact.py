@@ -45,10 +45,12 @@ from tangguh.risk.classification import (
 from tangguh.risk.needs import NeedsProfile, load_profile, validate_profile
 
 __all__ = [
+    "GROUPS",
     "Assembled",
     "ImpactResult",
     "assemble",
     "flood_impact",
+    "group_shares",
     "inputs_for",
     "long_rows",
     "replay",
@@ -190,6 +192,53 @@ def _class_areas(
         columns[k] = area
     frame = pd.DataFrame({k: columns[k] for k in range(n_classes)}, index=unit_area.index)
     return frame, unit_area
+
+
+#: Population groups broken down when the bank has them per unit (Dukcapil profile).
+GROUPS = (
+    "male",
+    "female",
+    "age_0_5",
+    "age_6_15",
+    "age_16_20",
+    "age_21_30",
+    "age_31_40",
+    "age_41_60",
+    "age_over_60",
+)
+
+
+def group_shares(bank: Bank, all_units: gpd.GeoDataFrame, level: str) -> pd.DataFrame | None:
+    """Share of each group (:data:`GROUPS`) in each unit's population, or None.
+
+    Taken from the admin attribute long table at the unit's own level, else from its
+    nearest ancestor that has them (e.g. RW get their kelurahan's shares). Shares are
+    relative to the groups' own total per dimension (sex, age), so they add up to 1
+    even where a source's total differs from the unit's population.
+    """
+    rows = bank.admin_attributes()
+    rows = rows[rows["attribute"].isin(GROUPS)]
+    if rows.empty:
+        return None
+    table = rows.pivot_table(index="unit_id", columns="attribute", values="value", aggfunc="first")
+    shares = pd.DataFrame(index=table.index)
+    sex = [g for g in ("male", "female") if g in table.columns]
+    ages = [g for g in GROUPS if g.startswith("age_") and g in table.columns]
+    for dims in (sex, ages):
+        if dims:
+            total = table[dims].sum(axis=1).replace(0, np.nan)
+            for g in dims:
+                shares[g] = table[g] / total
+    units = all_units[all_units["level"] == level]["unit_id"]
+    anc = ancestors(all_units).reindex(units.to_numpy())
+    out = pd.DataFrame(np.nan, index=units.to_numpy(), columns=shares.columns)
+    for lvl in reversed(LEVELS[: LEVELS.index(level) + 1]):
+        if lvl not in anc.columns:
+            continue
+        source = shares.reindex(anc[lvl].to_numpy())
+        source.index = out.index
+        out = out.fillna(source)
+    return out if out.notna().any().any() else None
 
 
 def inputs_for(
@@ -342,6 +391,7 @@ def flood_impact(
         profile=profile,
         buildings=building_counts if buildings is not None else None,
         extra=extra,
+        shares=group_shares(bank, all_units, level),
     )
     assembled.summary["population_method"] = pop_method
     timings["results"] = time.perf_counter() - t0
@@ -415,6 +465,7 @@ def assemble(
     profile: NeedsProfile,
     buildings: pd.DataFrame | None = None,
     extra: list[pd.DataFrame] | None = None,
+    shares: pd.DataFrame | None = None,
 ) -> Assembled:
     """Displaced, needs, the long results, the wide per-area table and the totals.
 
@@ -430,6 +481,13 @@ def assemble(
         if buildings is not None:
             long.append(long_rows(index, key, "buildings", "affected", buildings[k]))
     long.append(long_rows(index, "", "population", "displaced", displaced))
+    by_group: dict[str, float] = {}
+    if shares is not None:
+        total_affected = affected.sum(axis=1)
+        for group in shares.columns:
+            values = total_affected * shares[group].reindex(index).to_numpy()
+            long.append(long_rows(index, "", "population", f"affected_{group}", values))
+            by_group[str(group)] = float(np.nansum(values))
     long.append(long_rows(index, "", "population", "total", population.reindex(index)))
     for need in need_table.columns:
         long.append(long_rows(need_table.index, "", "needs", str(need), need_table[need]))
@@ -468,6 +526,8 @@ def assemble(
         summary["buildings_affected"] = int(buildings.to_numpy().sum())
         summary["buildings_by_class"] = {key: int(buildings[k].sum()) for k, key in enumerate(keys)}
     summary["needs"] = {str(c): float(need_table[c].sum()) for c in need_table.columns}
+    if by_group:
+        summary["affected_by_group"] = by_group
     return Assembled(
         results=results, areas=wide.reset_index(drop=True), needs=need_table, summary=summary
     )

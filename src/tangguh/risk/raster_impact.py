@@ -21,7 +21,7 @@ from tangguh.admin.store import ADMIN_LAYER, load_units
 from tangguh.bank import AnalysisRecord, Bank
 from tangguh.errors import InputError
 from tangguh.risk.classification import Classification
-from tangguh.risk.impact import ImpactResult, assemble, inputs_for, units_at
+from tangguh.risk.impact import ImpactResult, assemble, group_shares, inputs_for, units_at
 from tangguh.risk.needs import NeedsProfile
 from tangguh.risk.zonal import cross_tab
 
@@ -127,6 +127,7 @@ def raster_flood_impact(
         affected=affected,
         population=population,
         profile=profile,
+        shares=group_shares(bank, all_units, level),
     )
     summary = assembled.summary
     summary["population_method"] = (
