@@ -298,3 +298,26 @@ def test_breakdowns_by_sex_and_age_from_dukcapil(bank: Bank, shared: Path) -> No
     ages = sum(v for k, v in groups.items() if k.startswith("age_"))
     assert ages == pytest.approx(sexes, rel=1e-9)
     assert 0.4 < groups["female"] / sexes < 0.6
+
+
+def test_facilities_listed_by_class(city_bank: Bank) -> None:
+    units = city_bank.read_layer("admin_units")
+    floods = _floods(units)
+    city_bank.write_layer("flood_scenario", floods, LayerMeta(theme="hazard"))
+    result = flood_impact(
+        city_bank,
+        hazard="flood_scenario",
+        depth_field="depth_cm",
+        buildings=None,
+        facilities=["schools", "hospitals"],
+    )
+    listed = result.record.summary["facilities"]
+    schools = city_bank.read_layer("schools")
+    pts = gpd.GeoDataFrame(geometry=schools.geometry.representative_point(), crs=4326)
+    wet = gpd.sjoin(pts, floods[floods["depth_cm"] > 0], predicate="within")
+    assert sum(len(v) for v in listed["schools"].values()) == wet.index.nunique()
+    rows = result.results[result.results["exposure"] == "facility:schools"]
+    assert rows["value"].sum() == wet.index.nunique()
+    assert "facility:schools" in result.record.inputs
+    _, same = replay(city_bank, result.record.id)
+    assert same

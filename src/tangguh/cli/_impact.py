@@ -58,6 +58,9 @@ def flood_cmd(
     buildings: str | None = typer.Option(
         "buildings", "--buildings", help="Building layer id ('' to skip)"
     ),
+    facilities: list[str] | None = typer.Option(
+        None, "--facility", help="Facility layer id (repeatable): hospitals, schools, …"
+    ),
     needs: str = typer.Option("bnpb_perka_7_2008", "--needs", help="Needs profile key or TOML"),
     save: bool = typer.Option(True, "--save/--no-save", help="Store the analysis record"),
     top: int = typer.Option(15, "--top", help="Rows to show"),
@@ -80,6 +83,7 @@ def flood_cmd(
             if classification.endswith(".toml")
             else classification,
             buildings=buildings or None,
+            facilities=facilities or (),
             needs=Path(needs) if needs.endswith(".toml") else needs,
             save=save,
         )

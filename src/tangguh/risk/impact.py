@@ -24,6 +24,7 @@ Method (written into each record's ``parameters["method"]``):
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -241,6 +242,35 @@ def group_shares(bank: Bank, all_units: gpd.GeoDataFrame, level: str) -> pd.Data
     return out if out.notna().any().any() else None
 
 
+def _locate(
+    points: np.ndarray, hz: gpd.GeoDataFrame, all_units: gpd.GeoDataFrame, level: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hazard class index (-1: none; most severe wins) and unit of each point in a class."""
+    tree = shapely.STRtree(hz.geometry.to_numpy())
+    pairs = tree.query(points, predicate="within")
+    klass = np.full(len(points), -1, dtype=np.int64)
+    np.maximum.at(klass, pairs[0], hz["class_index"].to_numpy()[pairs[1]])
+    where = np.full(len(points), None, dtype=object)
+    hit = np.flatnonzero(klass >= 0)
+    if len(hit):
+        found = lookup_points(
+            all_units, gpd.GeoSeries(points[hit], crs="EPSG:4326"), levels=[level]
+        )
+        where[hit] = found[level].to_numpy()
+    return klass, where
+
+
+def _names(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """A label per feature: its ``name``/``nama`` column, else the first text column."""
+    for column in ("name", "nama", "nama_rs", "nama_sekolah"):
+        if column in frame.columns:
+            return frame[column].astype(str).to_numpy()
+    text = [c for c in frame.columns if c != "geometry" and frame[c].dtype == object]
+    if text:
+        return frame[text[0]].astype(str).to_numpy()
+    return np.array([str(i) for i in frame.index], dtype=object)
+
+
 def inputs_for(
     classification: str | Path | Classification, needs: str | Path | NeedsProfile, level: str
 ) -> tuple[Classification, NeedsProfile]:
@@ -284,6 +314,7 @@ def flood_impact(
     depth_field: str | None = None,
     class_field: str | None = None,
     buildings: str | None = "buildings",
+    facilities: Sequence[str] = (),
     needs: str | Path | NeedsProfile = "bnpb_perka_7_2008",
     question: str | None = None,
     versions: dict[str, int] | None = None,
@@ -304,6 +335,9 @@ def flood_impact(
         Exactly one: a depth column (in the classification's unit) or a class code.
     buildings:
         Layer id of building footprints or points, or None to skip buildings.
+    facilities:
+        Layer ids of facilities (hospitals, schools, shelters, markets …): counted per
+        unit and class, and listed by name per class in the summary.
     versions:
         Layer id -> version to read (default: current); used by :func:`replay`.
     save:
@@ -363,16 +397,10 @@ def flood_impact(
         minx, miny, maxx, maxy = (float(v) for v in hz.total_bounds)
         bld = read(buildings, columns=[], bbox=(minx, miny, maxx, maxy))
         points = shapely.point_on_surface(bld.geometry.to_numpy())
-        hz_geoms = hz.geometry.to_numpy()
-        tree = shapely.STRtree(hz_geoms)
-        pairs = tree.query(points, predicate="within")
-        klass = np.full(len(points), -1, dtype=np.int64)
-        np.maximum.at(klass, pairs[0], hz["class_index"].to_numpy()[pairs[1]])
-        hit = np.flatnonzero(klass >= 0)
-        if len(hit):
-            hit_points = gpd.GeoSeries(points[hit], crs="EPSG:4326")
-            where = lookup_points(all_units, hit_points, levels=[level])[level].to_numpy()
-            table = pd.DataFrame({"unit": where, "k": klass[hit]}).dropna()
+        klass, where = _locate(points, hz, all_units, level)
+        hit = klass >= 0
+        if hit.any():
+            table = pd.DataFrame({"unit": where[hit], "k": klass[hit]}).dropna()
             counts = table.groupby(["unit", "k"]).size().unstack(fill_value=0)
             building_counts = building_counts.add(
                 counts.reindex(index=areas.index, columns=areas.columns, fill_value=0),
@@ -380,8 +408,36 @@ def flood_impact(
             ).astype(int)
         timings["buildings"] = time.perf_counter() - t0
 
+    facility_rows: list[pd.DataFrame] = []
+    facility_lists: dict[str, dict[str, list[str]]] = {}
+    for layer_id in facilities:
+        frame = read(layer_id)
+        points = shapely.point_on_surface(frame.geometry.to_numpy())
+        klass, where = _locate(points, hz, all_units, level)
+        names = _names(frame)
+        hit = klass >= 0
+        facility_lists[layer_id] = {
+            cls.keys[k]: sorted(names[hit & (klass == k)].tolist())
+            for k in range(len(cls.classes))
+            if (hit & (klass == k)).any()
+        }
+        if hit.any():
+            table = pd.DataFrame({"unit": where[hit], "k": klass[hit]}).dropna()
+            counts = table.groupby(["unit", "k"]).size().reset_index(name="n")
+            for k, part in counts.groupby("k"):
+                facility_rows.append(
+                    long_rows(
+                        pd.Index(part["unit"]),
+                        cls.keys[int(str(k))],
+                        f"facility:{layer_id}",
+                        "affected",
+                        part["n"],
+                    )
+                )
+
     t0 = time.perf_counter()
     extra = [long_rows(areas.index, key, "area", "m2", areas[k]) for k, key in enumerate(cls.keys)]
+    extra += facility_rows
     assembled = assemble(
         all_units=all_units,
         keys=list(cls.keys),
@@ -394,6 +450,8 @@ def flood_impact(
         shares=group_shares(bank, all_units, level),
     )
     assembled.summary["population_method"] = pop_method
+    if facilities:
+        assembled.summary["facilities"] = facility_lists
     timings["results"] = time.perf_counter() - t0
     timings["total"] = time.perf_counter() - started
     results, wide, need_table, summary = (
@@ -408,6 +466,8 @@ def flood_impact(
     }
     if buildings is not None:
         inputs["buildings"] = {"layer": buildings, "version": versions[buildings]}
+    for layer_id in facilities:
+        inputs[f"facility:{layer_id}"] = {"layer": layer_id, "version": versions[layer_id]}
     record = AnalysisRecord(
         kind="flood_impact",
         question=question
@@ -418,6 +478,7 @@ def flood_impact(
             "level": level,
             "depth_field": depth_field,
             "class_field": class_field,
+            "facilities": list(facilities),
             "classification": cls.to_dict(),
             "needs": profile.to_dict(),
             "method": __doc__.split("Method", 1)[1].strip() if __doc__ else "",
@@ -552,6 +613,7 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
             depth_field=p["depth_field"],
             class_field=p["class_field"],
             buildings=record.inputs.get("buildings", {}).get("layer"),
+            facilities=p.get("facilities", []),
             needs=profile,
             question=record.question,
             versions={v["layer"]: int(v["version"]) for v in record.inputs.values()},
