@@ -214,6 +214,22 @@ def earthquake_cmd(
         console.print(f"fatalities / korban jiwa ({model}): {s['fatalities']:,.0f}")
 
 
+@impact_app.command("report")
+@handle_errors
+def report_cmd(
+    analysis_id: str,
+    to: Path = typer.Option(..., "--to", help="HTML file to write"),
+    bank: str | None = BankOption,
+) -> None:
+    """Write a stored analysis as an HTML report (id + en) / Tulis laporan HTML analisis."""
+    from tangguh.risk.report import html_report
+
+    with use_bank(bank) as b:
+        text = html_report(b, analysis_id)
+    to.write_text(text, encoding="utf-8")
+    console.print(f"report / laporan: {to} ({len(text):,} bytes)")
+
+
 @impact_app.command("list")
 @handle_errors
 def list_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) -> None:
