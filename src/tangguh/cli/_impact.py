@@ -230,6 +230,59 @@ def report_cmd(
     console.print(f"report / laporan: {to} ({len(text):,} bytes)")
 
 
+@impact_app.command("index")
+@handle_errors
+def index_cmd(
+    analyses: list[str] = typer.Argument(..., help="Analysis ids (one per hazard)"),
+    level: str = typer.Option("kelurahan", "--level"),
+    weight: list[str] | None = typer.Option(
+        None, "--weight", help="COMPONENT=W for hazard, exposure, vulnerability (repeatable)"
+    ),
+    classes: int = typer.Option(5, "--classes"),
+    layer: str = typer.Option("risk_index", "--layer", help="Layer to write"),
+    top: int = typer.Option(15, "--top"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Multi-hazard risk index per unit, ranks, classes, weight sensitivity / Indeks risiko."""
+    from tangguh.cli._layers import parse_pairs
+    from tangguh.errors import InputError
+    from tangguh.risk.index import risk_index
+
+    weights: dict[str, float] | None = None
+    if weight:
+        try:
+            weights = {k: float(v) for k, v in parse_pairs(weight, "--weight").items()}
+        except ValueError:
+            raise InputError(
+                "weights must be numbers",
+                message_id="bobot harus berupa angka",
+                where="--weight",
+                hint="e.g. --weight hazard=2",
+                hint_id="mis. --weight hazard=2",
+            ) from None
+    with use_bank(bank) as b, status("risk index / indeks risiko"):
+        result = risk_index(
+            b, analyses=analyses, level=level, weights=weights, classes=classes, layer_id=layer
+        )
+    if as_json:
+        emit_json(result.to_json())
+        return
+    table = Table(title="Risk index / Indeks risiko")
+    cols = ["rank", "name", "index", "class_label_id", "class_label_en", "rank_min", "rank_max"]
+    cols = [c for c in cols if c in result.table.columns]
+    for col in cols:
+        table.add_column(col)
+    ranked = result.table.dropna(subset=["rank"]).sort_values("rank")
+    for rec in ranked.head(top).to_dict("records"):
+        table.add_row(*(f"{rec[c]:.3f}" if c == "index" else str(rec[c]) for c in cols))
+    console.print(table)
+    s = result.sensitivity
+    console.print(
+        f"weights / bobot: {result.weights}; layer / lapisan: {layer}; sensitivity / kepekaan: {s}"
+    )
+
+
 @impact_app.command("list")
 @handle_errors
 def list_cmd(bank: str | None = BankOption, as_json: bool = JsonOption) -> None:

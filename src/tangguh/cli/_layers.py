@@ -32,7 +32,7 @@ RASTER_SUFFIXES = {".tif", ".tiff", ".asc", ".vrt", ".img", ".nc"}
 OSM_SUFFIXES = (".osm", ".pbf", ".osm.pbf", ".osm.bz2", ".osm.gz")
 
 
-def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
+def parse_pairs(values: list[str] | None, option: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for item in values or []:
         if "=" not in item:
@@ -213,8 +213,8 @@ def import_cmd(
     from tangguh.io import load_mapping, read_vector
 
     options: dict[str, Any] = load_mapping(mapping) if mapping else {}
-    options.setdefault("rename", {}).update(_pairs(rename, "--rename"))
-    options.setdefault("types", {}).update(_pairs(types, "--type"))
+    options.setdefault("rename", {}).update(parse_pairs(rename, "--rename"))
+    options.setdefault("types", {}).update(parse_pairs(types, "--type"))
     for opt, value in (
         ("layer", source_layer),
         ("crs", crs),
@@ -346,7 +346,7 @@ def export_cmd(
         box = (parts[0], parts[1], parts[2], parts[3])
     with use_bank(bank) as b:
         frame = b.read_layer(layer_id, bbox=box, version=version)
-        for col, value in _pairs(where, "--where").items():
+        for col, value in parse_pairs(where, "--where").items():
             if col not in frame.columns:
                 raise InputError(
                     f"layer {layer_id!r} has no column {col!r}",

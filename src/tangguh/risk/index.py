@@ -26,7 +26,9 @@ For each unit ``u`` at the chosen level (e.g. kelurahan):
   geometric mean would zero the index of every unit at the minimum of any one
   indicator). Default weights ``wh = we = wv = 1`` (equal, as INFORM's components).
 - A unit missing any indicator gets no index, rank or class and is listed in
-  ``RiskIndex.missing``; it is never counted as 0.
+  ``RiskIndex.missing``; it is never counted as 0. A component weighted 0 is left
+  out (so a bank without age groups can rank on hazard and exposure alone); its
+  column in the table stays as computed (NaN where missing).
 - ``rank``: 1 = highest index (ties broken by unit_id). ``class``: equal-count
   (quantile) classes 1..N on the rank, N = highest risk.
 - Sensitivity: ``draws`` weight vectors, each weight x uniform(1 - spread, 1 + spread)
@@ -256,8 +258,8 @@ def risk_index(
         raise InputError(
             "no analysis given",
             message_id="tidak ada analisis yang diberikan",
-            hint="pass the ids of stored impact analyses (see `tangguh risk analyses`)",
-            hint_id="berikan id analisis dampak yang tersimpan (lihat `tangguh risk analyses`)",
+            hint="pass the ids of stored impact analyses (flood or earthquake impact runs)",
+            hint_id="berikan id analisis dampak yang tersimpan (hasil dampak banjir atau gempa)",
         )
     if hazard_measure not in ("affected", "displaced"):
         raise InputError(
@@ -288,28 +290,41 @@ def risk_index(
         vulnerable = pd.Series(np.nan, index=ids)
 
     raw = {"hazard": hazard_share, "exposure": density, "vulnerability": vulnerable}
-    missing = {k: sorted(v.index[v.isna()].astype(str)) for k, v in raw.items()}
+    # A component weighted 0 does not enter the index, so its gaps do not matter.
+    used = [k for k in COMPONENTS if w[k] > 0]
+    missing = {k: sorted(raw[k].index[raw[k].isna()].astype(str)) for k in used}
     missing = {k: v for k, v in missing.items() if v}
+    for k, gaps in missing.items():
+        if len(gaps) == len(ids):
+            raise InputError(
+                f"no unit at level {level!r} has a {k} indicator",
+                message_id=f"tidak ada unit pada tingkat {level!r} yang memiliki indikator {k}",
+                where=f"level {level}",
+                hint="for vulnerability import the Dukcapil age groups "
+                f"(`tangguh admin import-jakarta`), or set the {k} weight to 0",
+                hint_id="untuk kerentanan impor kelompok umur Dukcapil "
+                f"(`tangguh admin import-jakarta`), atau beri bobot {k} = 0",
+            )
     comps = pd.DataFrame({k: normalise(v.astype(float)) for k, v in raw.items()})
-    weight_vec = np.array([w[k] for k in COMPONENTS])
-    index = pd.Series(comps[list(COMPONENTS)].to_numpy() @ weight_vec, index=ids)
+    weight_vec = np.array([w[k] for k in used])
+    index = pd.Series(comps[used].to_numpy() @ weight_vec, index=ids)
     ok = index.notna().to_numpy()
     n_ok = int(ok.sum())
     if n_ok < classes or classes < 2:
         raise InputError(
             f"{n_ok} unit(s) have every indicator; cannot make {classes} classes",
-            message_id=f"{n_ok} unit memiliki semua indikator; tidak dapat membuat "
-            f"{classes} kelas",
+            message_id=f"{n_ok} unit memiliki semua indikator; tidak dapat membuat {classes} kelas",
             where=f"level {level}",
-            hint=f"use 2..{max(n_ok, 2)} classes, or fill the missing indicators: {missing}",
-            hint_id=f"gunakan 2..{max(n_ok, 2)} kelas, atau lengkapi indikator yang hilang: "
-            f"{missing}",
+            hint=f"use 2..{max(n_ok, 2)} classes, or fill the missing indicators "
+            f"({ {k: len(v) for k, v in missing.items()} } units lack them)",
+            hint_id=f"gunakan 2..{max(n_ok, 2)} kelas, atau lengkapi indikator yang hilang "
+            f"({ {k: len(v) for k, v in missing.items()} } unit tanpa indikator)",
         )
 
-    comp_ok = comps[list(COMPONENTS)].to_numpy()[ok]
+    comp_ok = comps[used].to_numpy()[ok]
     base_rank = _ranks(index.to_numpy()[ok][:, None])[:, 0]
     rng = np.random.default_rng(seed)
-    factors = rng.uniform(1 - spread, 1 + spread, size=(draws, len(COMPONENTS)))
+    factors = rng.uniform(1 - spread, 1 + spread, size=(draws, len(used)))
     drawn = weight_vec[None, :] * factors
     drawn /= drawn.sum(axis=1, keepdims=True)
     draw_ranks = _ranks(comp_ok @ drawn.T)
@@ -357,9 +372,7 @@ def risk_index(
         "spearman_mean": spearman_mean,
         "spearman_min": spearman_min,
     }
-    notes = [
-        f"{k}: all units equal, normalised to 0" for k, v in raw.items() if v.nunique() == 1
-    ]
+    notes = [f"{k}: all units equal, normalised to 0" for k, v in raw.items() if v.nunique() == 1]
     if missing:
         notes.append(f"units without an index (missing indicators): {missing}")
     result = RiskIndex(
@@ -382,9 +395,14 @@ def risk_index(
             f"Analyses: {list(analyses)}.",
             theme="hazard",
             keywords=["risk", "risiko", "multi-hazard", level],
-            extra={"formula": FORMULA, "weights": w, "analyses": list(analyses),
-                   "hazard_measure": hazard_measure, "sensitivity": sensitivity,
-                   "missing": missing},
+            extra={
+                "formula": FORMULA,
+                "weights": w,
+                "analyses": list(analyses),
+                "hazard_measure": hazard_measure,
+                "sensitivity": sensitivity,
+                "missing": missing,
+            },
         )
         result.version = bank.write_layer(
             layer_id,
