@@ -59,3 +59,28 @@ def test_report_has_map_tables_needs_and_provenance(tmp_path: Path) -> None:
         app, ["impact", "report", "nope", "--to", str(out), "--bank", str(path)]
     )
     assert missing.exit_code == 4
+
+
+def test_pdf_report_with_headless_chromium(tmp_path: Path) -> None:
+    import os
+    import shutil
+
+    import pytest
+
+    from tangguh.risk.report import pdf_from_html
+
+    page = tmp_path / "r.html"
+    page.write_text(
+        "<html><body><h1>Laporan / Report</h1><svg viewBox='0 0 10 10'>"
+        "<path d='M0,0 L10,0 L10,10Z'/></svg></body></html>",
+        encoding="utf-8",
+    )
+    if not (os.environ.get("TANGGUH_CHROMIUM") or shutil.which("chromium")):
+        pytest.skip("Chromium is not installed here (.ci/run installs Debian's chromium)")
+    pdf = pdf_from_html(page, tmp_path / "r.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 1000
+    from tangguh.errors import InputError
+
+    with pytest.raises(InputError, match="cannot run Chromium"):
+        pdf_from_html(page, tmp_path / "x.pdf", browser=str(tmp_path / "no-such-browser"))

@@ -218,16 +218,24 @@ def earthquake_cmd(
 @handle_errors
 def report_cmd(
     analysis_id: str,
-    to: Path = typer.Option(..., "--to", help="HTML file to write"),
+    to: Path = typer.Option(..., "--to", help="Report file: .html, or .pdf (needs Chromium)"),
     bank: str | None = BankOption,
 ) -> None:
-    """Write a stored analysis as an HTML report (id + en) / Tulis laporan HTML analisis."""
-    from tangguh.risk.report import html_report
+    """Write a stored analysis as an HTML or PDF report (id + en) / Tulis laporan analisis."""
+    import tempfile
+
+    from tangguh.risk.report import html_report, pdf_from_html
 
     with use_bank(bank) as b:
         text = html_report(b, analysis_id)
-    to.write_text(text, encoding="utf-8")
-    console.print(f"report / laporan: {to} ({len(text):,} bytes)")
+    if to.suffix.lower() == ".pdf":
+        with tempfile.TemporaryDirectory() as tmp:
+            page = Path(tmp) / "report.html"
+            page.write_text(text, encoding="utf-8")
+            pdf_from_html(page, to)
+    else:
+        to.write_text(text, encoding="utf-8")
+    console.print(f"report / laporan: {to} ({to.stat().st_size:,} bytes)")
 
 
 @impact_app.command("index")

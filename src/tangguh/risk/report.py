@@ -12,7 +12,12 @@ from __future__ import annotations
 
 import html
 import math
+import os
+import shutil
+import subprocess
+import tempfile
 from datetime import timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -22,8 +27,9 @@ import shapely
 
 from tangguh.admin.store import ADMIN_LAYER
 from tangguh.bank import Bank
+from tangguh.errors import InputError
 
-__all__ = ["html_report"]
+__all__ = ["html_report", "pdf_from_html"]
 
 WIB = timezone(timedelta(hours=7), "WIB")
 
@@ -228,3 +234,63 @@ tingkat / level {_e(level)} · {_e(created)} · Tangguh {_e(record.software_vers
 <p>Waktu proses / Timings: {_e(record.timings)}</p>
 </body></html>
 """
+
+
+#: Flags for a headless Chromium on a machine without a display or network access.
+CHROMIUM_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--no-pdf-header-footer",
+)
+
+
+def pdf_from_html(html_path: Path, pdf_path: Path, *, browser: str | None = None) -> Path:
+    """Print an HTML report to PDF with headless Chromium (Debian's ``chromium``).
+
+    The browser is ``browser``, else ``$TANGGUH_CHROMIUM``, else ``chromium`` or
+    ``chromium-browser`` on the PATH.
+    """
+    exe = (
+        browser
+        or os.environ.get("TANGGUH_CHROMIUM")
+        or (shutil.which("chromium") or shutil.which("chromium-browser"))
+    )
+    if not exe:
+        raise InputError(
+            "no Chromium found to print the PDF",
+            message_id="Chromium tidak ditemukan untuk mencetak PDF",
+            hint="install it (apt-get install chromium) or set TANGGUH_CHROMIUM, "
+            "or write .html and print it from a browser",
+            hint_id="pasang Chromium (apt-get install chromium) atau atur TANGGUH_CHROMIUM, "
+            "atau tulis .html lalu cetak dari peramban",
+        )
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [
+            exe,
+            *CHROMIUM_FLAGS,
+            f"--user-data-dir={profile}",
+            f"--print-to-pdf={pdf_path}",
+            html_path.resolve().as_uri(),
+        ]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise InputError(
+                f"cannot run Chromium {exe!r}: {exc}",
+                message_id=f"Chromium {exe!r} tidak dapat dijalankan: {exc}",
+                hint="install it (apt-get install chromium) or fix TANGGUH_CHROMIUM",
+                hint_id="pasang Chromium (apt-get install chromium) atau perbaiki TANGGUH_CHROMIUM",
+            ) from exc
+    if done.returncode != 0 or not pdf_path.exists() or pdf_path.stat().st_size == 0:
+        raise InputError(
+            f"Chromium could not print the PDF (exit {done.returncode})",
+            message_id=f"Chromium gagal mencetak PDF (kode {done.returncode})",
+            where=str(pdf_path),
+            hint=(done.stderr or "").strip()[-300:] or "check the Chromium installation",
+            hint_id="periksa pemasangan Chromium",
+        )
+    return pdf_path
