@@ -604,53 +604,38 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
     where = f"analysis {analysis_id}"
     cls = validate_classification(p["classification"], where=where)
     profile = validate_profile(p["needs"], where=where)
+    common: dict[str, Any] = {
+        "hazard": record.inputs["hazard"]["layer"],
+        "level": p["level"],
+        "classification": cls,
+        "needs": profile,
+        "question": record.question,
+        "save": save,
+    }
+    # Raster layers are never replaced in place, so their content is the recorded one.
+    rasters = {
+        "exposure": record.inputs.get("exposure", {}).get("layer"),
+        "density": p.get("density"),
+        "density_unit_km2": p.get("density_unit_km2"),
+    }
     if record.kind == "flood_impact":
         result = flood_impact(
             bank,
-            hazard=record.inputs["hazard"]["layer"],
-            level=p["level"],
-            classification=cls,
+            **common,
             depth_field=p["depth_field"],
             class_field=p["class_field"],
             buildings=record.inputs.get("buildings", {}).get("layer"),
             facilities=p.get("facilities", []),
-            needs=profile,
-            question=record.question,
             versions={v["layer"]: int(v["version"]) for v in record.inputs.values()},
-            save=save,
         )
     elif record.kind == "raster_flood_impact":
         from tangguh.risk.raster_impact import raster_flood_impact
 
-        # Raster layers are never replaced in place, so their content is the recorded one.
-        result = raster_flood_impact(
-            bank,
-            hazard=record.inputs["hazard"]["layer"],
-            exposure=record.inputs["exposure"]["layer"],
-            level=p["level"],
-            classification=cls,
-            density=p["density"],
-            density_unit_km2=p["density_unit_km2"],
-            needs=profile,
-            question=record.question,
-            save=save,
-        )
+        result = raster_flood_impact(bank, **common, **rasters)
     elif record.kind == "earthquake_impact":
         from tangguh.risk.earthquake import earthquake_impact
 
-        result = earthquake_impact(
-            bank,
-            hazard=record.inputs["hazard"]["layer"],
-            exposure=record.inputs["exposure"]["layer"],
-            level=p["level"],
-            model=p["model"],
-            classification=cls,
-            density=p["density"],
-            density_unit_km2=p["density_unit_km2"],
-            needs=profile,
-            question=record.question,
-            save=save,
-        )
+        result = earthquake_impact(bank, **common, **rasters, model=p["model"])
     else:
         raise InputError(
             f"analysis {analysis_id!r} is a {record.kind!r}, which cannot be replayed yet",
