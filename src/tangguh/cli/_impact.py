@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -18,6 +19,11 @@ from tangguh.cli._common import (
     use_bank,
 )
 
+if TYPE_CHECKING:  # imported lazily at run time: the CLI starts without the risk engine
+    import pandas as pd
+
+    from tangguh.risk.impact import ImpactResult
+
 __all__ = ["register"]
 
 impact_app = typer.Typer(
@@ -26,10 +32,18 @@ impact_app = typer.Typer(
 )
 
 
-def _print_areas(areas: object, limit: int) -> None:
-    import pandas as pd
+def _data_ref(value: str) -> str | Path:
+    """A built-in key stays a key; a value ending in .toml is a user file."""
+    return Path(value) if value.endswith(".toml") else value
 
-    assert isinstance(areas, pd.DataFrame)
+
+NeedsOption = typer.Option("bnpb_perka_7_2008", "--needs", help="Needs profile key or TOML")
+SaveOption = typer.Option(True, "--save/--no-save", help="Store the analysis record")
+TopOption = typer.Option(15, "--top", help="Rows to show")
+CsvOption = typer.Option(None, "--csv", help="Write the per-area table to CSV")
+
+
+def _print_areas(areas: pd.DataFrame, limit: int) -> None:
     table = Table(title="Most affected areas / Wilayah paling terdampak")
     cols = [
         c
@@ -61,10 +75,10 @@ def flood_cmd(
     facilities: list[str] | None = typer.Option(
         None, "--facility", help="Facility layer id (repeatable): hospitals, schools, …"
     ),
-    needs: str = typer.Option("bnpb_perka_7_2008", "--needs", help="Needs profile key or TOML"),
-    save: bool = typer.Option(True, "--save/--no-save", help="Store the analysis record"),
-    top: int = typer.Option(15, "--top", help="Rows to show"),
-    csv: Path | None = typer.Option(None, "--csv", help="Write the per-area table to CSV"),
+    needs: str = NeedsOption,
+    save: bool = SaveOption,
+    top: int = TopOption,
+    csv: Path | None = CsvOption,
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -79,12 +93,10 @@ def flood_cmd(
             level=level,
             depth_field=depth_field,
             class_field=class_field,
-            classification=Path(classification)
-            if classification.endswith(".toml")
-            else classification,
+            classification=_data_ref(classification),
             buildings=buildings or None,
             facilities=facilities or (),
-            needs=Path(needs) if needs.endswith(".toml") else needs,
+            needs=_data_ref(needs),
             save=save,
         )
     _report(result, top, csv, as_json, save, started, level)
@@ -106,10 +118,10 @@ def raster_cmd(
     density_unit_km2: float = typer.Option(
         1.0, "--density-unit-km2", help="Area the density refers to (HKV: 0.1)"
     ),
-    needs: str = typer.Option("bnpb_perka_7_2008", "--needs"),
-    save: bool = typer.Option(True, "--save/--no-save"),
-    top: int = typer.Option(15, "--top"),
-    csv: Path | None = typer.Option(None, "--csv"),
+    needs: str = NeedsOption,
+    save: bool = SaveOption,
+    top: int = TopOption,
+    csv: Path | None = CsvOption,
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -123,20 +135,18 @@ def raster_cmd(
             hazard=hazard,
             exposure=exposure,
             level=level,
-            classification=Path(classification)
-            if classification.endswith(".toml")
-            else classification,
+            classification=_data_ref(classification),
             hazard_unit=hazard_unit,
             density=density,
             density_unit_km2=density_unit_km2,
-            needs=Path(needs) if needs.endswith(".toml") else needs,
+            needs=_data_ref(needs),
             save=save,
         )
     _report(result, top, csv, as_json, save, started, level)
 
 
 def _report(
-    result: object,
+    result: ImpactResult,
     top: int,
     csv: Path | None,
     as_json: bool,
@@ -144,9 +154,6 @@ def _report(
     started: float,
     level: str,
 ) -> None:
-    from tangguh.risk.impact import ImpactResult
-
-    assert isinstance(result, ImpactResult)
     if csv is not None:
         result.areas.merge(result.needs, left_on="unit_id", right_index=True, how="left").to_csv(
             csv, index=False
@@ -182,10 +189,10 @@ def earthquake_cmd(
     classification: str = typer.Option("earthquake_mmi_3class", "--classification"),
     density: bool = typer.Option(False, "--density/--counts"),
     density_unit_km2: float = typer.Option(1.0, "--density-unit-km2"),
-    needs: str = typer.Option("bnpb_perka_7_2008", "--needs"),
-    save: bool = typer.Option(True, "--save/--no-save"),
-    top: int = typer.Option(15, "--top"),
-    csv: Path | None = typer.Option(None, "--csv"),
+    needs: str = NeedsOption,
+    save: bool = SaveOption,
+    top: int = TopOption,
+    csv: Path | None = CsvOption,
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -200,12 +207,10 @@ def earthquake_cmd(
             exposure=exposure,
             level=level,
             model=model,
-            classification=Path(classification)
-            if classification.endswith(".toml")
-            else classification,
+            classification=_data_ref(classification),
             density=density,
             density_unit_km2=density_unit_km2,
-            needs=Path(needs) if needs.endswith(".toml") else needs,
+            needs=_data_ref(needs),
             save=save,
         )
     _report(result, top, csv, as_json, save, started, level)
@@ -248,7 +253,7 @@ def index_cmd(
     ),
     classes: int = typer.Option(5, "--classes"),
     layer: str = typer.Option("risk_index", "--layer", help="Layer to write"),
-    top: int = typer.Option(15, "--top"),
+    top: int = TopOption,
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
