@@ -154,3 +154,17 @@ def load_builtin_or_file(
             hint_id=f"berikan path berkas TOML atau salah satu dari: {names}",
         )
     return validate(_read_toml(path), where=str(path))
+
+
+def load_builtins(prefix: str, validate: Callable[..., T], key: Callable[[T], str]) -> dict[str, T]:
+    """The data files ``tangguh/risk/data/<prefix>*.toml``, validated, keyed by ``key``."""
+    from importlib import resources
+
+    folder = resources.files("tangguh.risk").joinpath("data")
+    out: dict[str, T] = {}
+    for item in sorted(folder.iterdir(), key=lambda p: p.name):
+        if item.name.startswith(prefix) and item.name.endswith(".toml"):
+            where = f"tangguh/risk/data/{item.name}"
+            obj = validate(tomllib.loads(item.read_text(encoding="utf-8")), where=where)
+            out[key(obj)] = obj
+    return out

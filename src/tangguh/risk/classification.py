@@ -44,11 +44,9 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -66,6 +64,7 @@ from tangguh.risk._toml import (
     _number,
     _text,
     load_builtin_or_file,
+    load_builtins,
 )
 
 __all__ = [
@@ -522,16 +521,7 @@ def validate_classification(data: Mapping[str, Any], *, where: str) -> Classific
 
 @cache
 def _builtins() -> dict[str, Classification]:
-    folder = resources.files("tangguh.risk").joinpath("data")
-    out: dict[str, Classification] = {}
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.startswith(_DATA_PREFIX) and item.name.endswith(".toml"):
-            where = f"tangguh/risk/data/{item.name}"
-            cls = validate_classification(
-                tomllib.loads(item.read_text(encoding="utf-8")), where=where
-            )
-            out[cls.key] = cls
-    return out
+    return load_builtins(_DATA_PREFIX, validate_classification, lambda obj: obj.key)
 
 
 def builtin_classifications() -> dict[str, Classification]:

@@ -32,11 +32,9 @@ up per area, because half a toilet helps nobody.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -52,6 +50,7 @@ from tangguh.risk._toml import (
     _number,
     _text,
     load_builtin_or_file,
+    load_builtins,
 )
 
 __all__ = [
@@ -377,14 +376,7 @@ def validate_profile(data: Mapping[str, Any], *, where: str) -> NeedsProfile:
 
 @cache
 def _builtins() -> dict[str, NeedsProfile]:
-    folder = resources.files("tangguh.risk").joinpath("data")
-    out: dict[str, NeedsProfile] = {}
-    for item in sorted(folder.iterdir(), key=lambda p: p.name):
-        if item.name.startswith(_DATA_PREFIX) and item.name.endswith(".toml"):
-            where = f"tangguh/risk/data/{item.name}"
-            profile = validate_profile(tomllib.loads(item.read_text(encoding="utf-8")), where=where)
-            out[profile.key] = profile
-    return out
+    return load_builtins(_DATA_PREFIX, validate_profile, lambda obj: obj.key)
 
 
 def builtin_profiles() -> dict[str, NeedsProfile]:
