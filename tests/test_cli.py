@@ -174,7 +174,9 @@ def test_bad_inputs_leave_the_bank_unchanged(tmp_path: Path) -> None:
 def test_not_found_and_db_upgrade_exit_codes(tmp_path: Path) -> None:
     bank = tmp_path / "b.gpkg"
     out = json.loads(run("db", "upgrade", "--bank", bank, "--json"))
-    assert out["schema_version"] == 4
+    from tangguh.bank._schema import SCHEMA_VERSION
+
+    assert out["schema_version"] == SCHEMA_VERSION
     assert json.loads(run("db", "upgrade", "--bank", bank, "--json"))["applied"] == []
     text = run("layer", "show", "nothing", "--bank", bank, code=4)
     assert "nothing" in text

@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = ["SCHEMA_VERSION", "UTCInstant", "metadata", "to_micros"]
 
 #: Current schema version of the Tangguh tables; see migrations.py.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def to_micros(value: datetime) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -82,6 +82,18 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Bank)
                 yield conn
             finally:
                 self._conn = None
+
+    def begin(self) -> AbstractContextManager[Connection]:
+        """A SQLAlchemy connection in a write transaction (nested calls share it).
+
+        For modules that keep their own tables in the bank (``tangguh.warning``): they
+        use Core statements on the tables they define, so both backends work.
+        """
+        return self._tx()
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A SQLAlchemy connection for reading (inside the open transaction, if any)."""
+        return self._read()
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import geopandas as gpd
 import pandas as pd
+from sqlalchemy import Connection
 
 from tangguh import __version__
 from tangguh.errors import InputError
@@ -183,6 +184,14 @@ class Bank(ABC):
     @abstractmethod
     def transaction(self) -> AbstractContextManager[None]:
         """Group several writes into one atomic unit (nests: only the outermost commits)."""
+
+    @abstractmethod
+    def begin(self) -> AbstractContextManager[Connection]:
+        """A SQLAlchemy connection in a write transaction (nests like :meth:`transaction`)."""
+
+    @abstractmethod
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A SQLAlchemy connection for reading."""
 
     @abstractmethod
     def schema_version(self) -> int: ...

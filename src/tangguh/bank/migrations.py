@@ -56,9 +56,17 @@ def _v4_analyses(conn: Connection) -> None:
     S.metadata.create_all(conn, tables=[S.tg_analysis, S.tg_analysis_result])
 
 
+def _v5_warning(conn: Connection) -> None:
+    """Tables of the early-warning chain (issue 4): see ``tangguh.warning.tables``."""
+    from tangguh.warning.tables import TABLES
+
+    S.metadata.create_all(conn, tables=TABLES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
     (3, _v3_observation_time_index),
     (4, _v4_analyses),
+    (5, _v5_warning),
 ]
