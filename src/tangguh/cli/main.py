@@ -5,7 +5,20 @@ from __future__ import annotations
 import typer
 
 from tangguh import __version__
-from tangguh.cli import _admin, _demo, _fetch, _impact, _layers, _losses, _stations
+from tangguh.cli import (
+    _admin,
+    _alerts,
+    _demo,
+    _fetch,
+    _impact,
+    _incidents,
+    _layers,
+    _losses,
+    _observe,
+    _rules,
+    _stations,
+    _subscribe,
+)
 
 __all__ = ["app"]
 
@@ -40,5 +53,17 @@ app.command("export")(_layers.export_cmd)
 app.add_typer(_layers.layer_app, name="layer")
 app.add_typer(_layers.db_app, name="db")
 
-for _group in (_demo, _admin, _fetch, _stations, _impact, _losses):
+for _group in (
+    _demo,
+    _admin,
+    _fetch,
+    _stations,
+    _impact,
+    _losses,
+    _observe,
+    _rules,
+    _alerts,
+    _subscribe,
+    _incidents,
+):
     _group.register(app)

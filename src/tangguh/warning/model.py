@@ -11,6 +11,7 @@ from datetime import datetime
 from enum import IntEnum
 
 __all__ = [
+    "AlertRecord",
     "Reading",
     "Siaga",
     "Transition",
@@ -94,3 +95,44 @@ class Trigger:
     transition: Transition
     hazard: str = "flood"
     areas: list[WarnedArea] = field(default_factory=list)
+
+
+@dataclass
+class AlertRecord:
+    """The current version of an alert, as the stages after ``alerts`` see it.
+
+    ``alert_id`` is stable across versions; ``identifier`` is the CAP identifier of this
+    version (CAP updates and cancels reference the previous identifiers).
+    """
+
+    alert_id: str
+    version: int
+    identifier: str
+    #: draft | approved | issued | updated | cancelled | expired
+    status: str
+    #: CAP msgType of this version: Alert | Update | Cancel
+    msg_type: str
+    hazard: str
+    #: Siaga level 1..4 (1 highest); external alerts map their severity onto it
+    level: int
+    severity: str
+    urgency: str
+    certainty: str
+    station_id: str | None
+    #: admin units warned (RW and/or kelurahan ``unit_id``s of the bank)
+    unit_ids: list[str]
+    headline_id: str
+    headline_en: str
+    description_id: str
+    description_en: str
+    instruction_id: str
+    instruction_en: str
+    #: "rules" | "operator" | "external:<sender>"
+    origin: str
+    created: datetime
+    updated: datetime
+    sent: datetime | None = None
+    onset: datetime | None = None
+    expires: datetime | None = None
+    #: earliest expected arrival over the warned areas (from river links)
+    eta: datetime | None = None
