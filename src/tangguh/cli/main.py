@@ -16,6 +16,7 @@ from tangguh.cli import (
     _losses,
     _observe,
     _rules,
+    _serve,
     _stations,
     _subscribe,
 )
@@ -65,5 +66,6 @@ for _group in (
     _alerts,
     _subscribe,
     _incidents,
+    _serve,
 ):
     _group.register(app)
