@@ -393,3 +393,44 @@ def test_int_and_float_versions_keep_the_layer_column_type(bank: Bank) -> None:
     with pytest.raises(InputError, match="whole numbers"):
         bank.write_layer("counts", fractional)
     assert bank.layer("counts").current_version == 2
+
+
+def test_layer_points_match_the_geometries_and_are_cached(bank: Bank) -> None:
+    """Representative points of every version; a big new layer is cached at write time."""
+    import numpy as np
+    import shapely
+    from sqlalchemy import text
+
+    rng = np.random.default_rng(3)
+    n = 60_000
+    x, y = rng.uniform(106.7, 106.9, n), rng.uniform(-6.3, -6.1, n)
+    frame = gpd.GeoDataFrame(
+        {"k": np.arange(n)}, geometry=shapely.box(x, y, x + 1e-4, y + 2e-4), crs="EPSG:4326"
+    )
+    bank.write_layer("boxes", frame, key="k")
+    with bank.connect() as conn:
+        cached = conn.execute(
+            text("SELECT version, n FROM tg_layer_point WHERE layer_id = 'boxes'")
+        ).all()
+    assert [tuple(r) for r in cached] == [(1, n)]
+    pts = bank.layer_points("boxes")
+    back = bank.read_layer("boxes", columns=["k"])
+    expected = shapely.point_on_surface(back.geometry.to_numpy())
+    assert np.array_equal(pts.fids, back.index.to_numpy())
+    assert np.allclose(pts.x, shapely.get_x(expected)) and np.allclose(
+        pts.y, shapely.get_y(expected)
+    )
+    assert shapely.contains(back.geometry.to_numpy(), pts.points()).all()
+    # An update is a new version: its points differ; the old version stays readable.
+    moved = frame.iloc[:10].copy()
+    moved["geometry"] = moved.geometry.translate(0.5, 0)
+    bank.write_layer("boxes", moved, key="k")
+    v2 = bank.layer_points("boxes")
+    assert len(v2) == 10 and (v2.x > 107.1).all()
+    assert len(bank.layer_points("boxes", version=1)) == n
+    box = (106.7, -6.3, 106.75, -6.25)
+    sub = bank.layer_points("boxes", version=1, bbox=box)
+    assert 0 < len(sub) < n and (sub.x <= 106.75).all()
+    bank.delete_layer("boxes")
+    with bank.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tg_layer_point")).scalar() == 0

@@ -134,6 +134,9 @@ class CatalogueMixin:
                 raise self._not_found(layer_id)
             if row["kind"] == "vector":
                 self._drop_feature_tables(conn, layer_id)
+                conn.execute(
+                    delete(S.tg_layer_point).where(S.tg_layer_point.c.layer_id == layer_id)
+                )
             else:
                 conn.execute(delete(S.tg_raster).where(S.tg_raster.c.layer_id == layer_id))
             conn.execute(

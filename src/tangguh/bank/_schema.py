@@ -13,6 +13,7 @@ from sqlalchemy import (
     Dialect,
     Float,
     Integer,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     String,
@@ -25,7 +26,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = ["SCHEMA_VERSION", "UTCInstant", "metadata", "to_micros"]
 
 #: Current schema version of the Tangguh tables; see migrations.py.
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def to_micros(value: datetime) -> int:
@@ -224,4 +225,17 @@ tg_source = Table(
     Column("sha256", Text),
     Column("fetched", UTCInstant),
     Column("path", Text),
+)
+
+# Representative points of one version per layer (see _points.py): fids as int64 and
+# x then y as float64, little-endian, packed in two blobs.
+tg_layer_point = Table(
+    "tg_layer_point",
+    metadata,
+    Column("layer_id", String(63), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("n", BigInteger, nullable=False),
+    Column("fids", LargeBinary, nullable=False),
+    Column("xy", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("layer_id", "version"),
 )

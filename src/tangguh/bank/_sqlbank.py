@@ -24,6 +24,7 @@ from tangguh.bank import _schema as S
 from tangguh.bank._analyses import AnalysesMixin
 from tangguh.bank._catalogue import CatalogueMixin
 from tangguh.bank._columns import column_kinds, restore_dtypes
+from tangguh.bank._points import LayerPoints, PointsMixin, start_points
 from tangguh.bank._prepare import (
     coerce_numeric,
     merge_geometry_type,
@@ -40,11 +41,16 @@ from tangguh.errors import BankVersionError, InputError, NotFoundError
 __all__ = ["SqlBank"]
 
 
+#: New layers with at least this many (non-point) features get their representative
+#: points cached at write time; smaller ones are cached on first use.
+_POINTS_AT_WRITE = 50_000
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Bank):
+class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, PointsMixin, Bank):
     """A bank stored in a SQL database through SQLAlchemy (shared by both backends)."""
 
     dialect: str
@@ -244,7 +250,17 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Bank)
                 self._create_feature_tables(conn, layer_id, kinds, geometry_type)
                 all_kinds = kinds
                 added, changed, removed = len(frame), 0, 0
+                # Representative points of a big new layer, computed beside the insert.
+                points = (
+                    start_points(frame.geometry.to_numpy())
+                    if len(frame) >= _POINTS_AT_WRITE and geometry_type != "Point"
+                    else None
+                )
                 self._insert_features(conn, layer_id, frame, kinds, version, fids=None)
+                if points is not None:
+                    x, y = points.result()
+                    fids = np.arange(1, len(frame) + 1, dtype=np.int64)
+                    self._store_points(conn, layer_id, version, LayerPoints(fids, x, y))
                 values = (meta or LayerMeta()).to_dict()
                 values.update(
                     id=layer_id,

@@ -194,6 +194,16 @@ class Bank(ABC):
         """A SQLAlchemy connection for reading."""
 
     @abstractmethod
+    def layer_points(
+        self,
+        layer_id: str,
+        *,
+        version: int | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> Any:
+        """A representative point per feature (``tangguh.bank._points.LayerPoints``), cached."""
+
+    @abstractmethod
     def schema_version(self) -> int: ...
 
     @abstractmethod

@@ -63,10 +63,16 @@ def _v5_warning(conn: Connection) -> None:
     S.metadata.create_all(conn, tables=TABLES)
 
 
+def _v6_layer_points(conn: Connection) -> None:
+    """Cache of representative points per layer version (fast point-in-polygon work)."""
+    S.metadata.create_all(conn, tables=[S.tg_layer_point])
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
     (3, _v3_observation_time_index),
     (4, _v4_analyses),
     (5, _v5_warning),
+    (6, _v6_layer_points),
 ]
