@@ -179,6 +179,190 @@ def _report(
     console.print(f"{saved}; {time.perf_counter() - started:.2f} s")
 
 
+@impact_app.command("exposures")
+@handle_errors
+def exposures_cmd(
+    hazard: str = typer.Option(..., "--hazard", help="Hazard layer id: polygons or a raster"),
+    level: str = typer.Option("kelurahan", "--level", help="rw, kelurahan, kecamatan, kota"),
+    classification: str = typer.Option(
+        "flood_petabencana", "--classification", help="Built-in key or TOML file"
+    ),
+    depth_field: str | None = typer.Option(
+        None, "--depth-field", help="Polygon hazard: value column (depth, rate …)"
+    ),
+    class_field: str | None = typer.Option(
+        None, "--class-field", help="Polygon hazard: class-code column"
+    ),
+    hazard_unit: str | None = typer.Option(
+        None, "--hazard-unit", help="Unit of the hazard values, e.g. m / Satuan nilai bahaya"
+    ),
+    population: bool = typer.Option(
+        True, "--population/--no-population", help="Also people affected / Juga penduduk"
+    ),
+    buildings: str | None = typer.Option(None, "--buildings", help="Building layer id"),
+    building_type_field: str | None = typer.Option(
+        None, "--building-type-field", help="Building type column, e.g. TYPE"
+    ),
+    roads: str | None = typer.Option(None, "--roads", help="Road line layer id"),
+    road_class_field: str | None = typer.Option(
+        None, "--road-class-field", help="Road class column (default highway/TYPE)"
+    ),
+    facilities: list[str] | None = typer.Option(
+        None, "--facility", help="Facility layer id (repeatable) / Lapisan fasilitas"
+    ),
+    landcover: str | None = typer.Option(None, "--landcover", help="Land-cover polygon layer"),
+    landcover_field: str | None = typer.Option(
+        None, "--landcover-field", help="Land-cover class column, e.g. landuse"
+    ),
+    needs: str = NeedsOption,
+    save: bool = SaveOption,
+    top: int = TopOption,
+    csv: Path | None = CsvOption,
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Buildings, roads, facilities, land cover (and people) per unit and hazard class /
+    Bangunan, jalan, fasilitas, tutupan lahan terdampak per wilayah."""
+    from tangguh.risk.exposures import hazard_impact
+
+    started = time.perf_counter()
+    with use_bank(bank) as b, status(f"exposures / keterpaparan: {hazard} × {level}"):
+        result = hazard_impact(
+            b,
+            hazard=hazard,
+            level=level,
+            classification=_data_ref(classification),
+            depth_field=depth_field,
+            class_field=class_field,
+            hazard_unit=hazard_unit,
+            population=population,
+            buildings=buildings,
+            building_type_field=building_type_field,
+            roads=roads,
+            road_class_field=road_class_field,
+            facilities=facilities or (),
+            landcover=landcover,
+            landcover_field=landcover_field,
+            needs=_data_ref(needs),
+            save=save,
+        )
+    if csv is not None:
+        result.areas.to_csv(csv, index=False)
+    if as_json:
+        emit_json({"record": result.record.to_json(), "areas": result.areas.to_dict("records")})
+        return
+    s = result.record.summary
+    console.print(f"[bold]{result.record.question}[/]")
+    table = Table(title="Most affected areas / Wilayah paling terdampak")
+    cols = [
+        c
+        for c in ("name", "parent", "affected", "displaced", "buildings", "roads_km",
+                  "facilities", "landcover_ha", "hazard_area_ha")
+        if c in result.areas.columns
+    ]  # fmt: skip
+    for col in cols:
+        table.add_column(col)
+    for rec in result.areas.head(top).to_dict("records"):
+        table.add_row(
+            *(f"{rec[c]:,.1f}" if isinstance(rec[c], float) else str(rec[c]) for c in cols)
+        )
+    console.print(table)
+    lines = [f"units affected / wilayah terdampak: {s['units_affected']:,} {level}"]
+    if "population_affected" in s:
+        lines.append(
+            f"people / penduduk: {s['population_affected']:,.0f}; displaced / mengungsi: "
+            f"{s['displaced']:,.0f}"
+        )
+    if "buildings_by_class" in s:
+        lines.append(f"buildings / bangunan: {s['buildings_by_class']}")
+    if "roads_km_by_class" in s:
+        km = {k: round(v, 2) for k, v in s["roads_km_by_class"].items()}
+        lines.append(f"roads km / jalan km ({s['road_class_field']}): {km}")
+    if "facilities_affected" in s:
+        lines.append(f"facilities / fasilitas: {s['facilities_affected']}")
+    if "landcover_ha_by_class" in s:
+        lines.append(f"land cover ha / tutupan lahan ha: {s['landcover_ha_by_class']}")
+    for line in lines:
+        console.print(line, markup=False)
+    saved = f"analysis / analisis {result.record.id}" if save else "not saved / tidak disimpan"
+    console.print(f"{saved}; {time.perf_counter() - started:.2f} s")
+
+
+@impact_app.command("classify-data")
+@handle_errors
+def classify_data_cmd(
+    layer: str = typer.Argument(..., help="Raster or vector layer id / Lapisan"),
+    to: Path = typer.Option(..., "--to", help="TOML classification file to write"),
+    field: str | None = typer.Option(None, "--field", help="Vector layer: value column"),
+    method: str = typer.Option("quantile", "--method", help="quantile or equal_interval"),
+    n_classes: int = typer.Option(3, "--classes", help="Number of classes / Jumlah kelas"),
+    hazard: str = typer.Option("subsidence", "--hazard-type", help="flood, earthquake, …"),
+    unit: str | None = typer.Option("cm/yr", "--unit", help="Unit of the values"),
+    floor: float | None = typer.Option(
+        None, "--floor", help="Values <= floor are in no class (e.g. 0) / Batas bawah"
+    ),
+    invert: bool = typer.Option(
+        False, "--invert", help="Flip the sign (vertical velocity -> sinking rate)"
+    ),
+    key: str | None = typer.Option(None, "--key", help="Key of the classification"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Classes from the data (quantile / equal interval) as a TOML file /
+    Kelas dari data, disimpan sebagai TOML."""
+    from tangguh.risk.subsidence import classification_from_layer
+
+    with use_bank(bank) as b:
+        cls = classification_from_layer(
+            b,
+            layer,
+            field=field,
+            invert=invert,
+            n_classes=n_classes,
+            method=method,
+            hazard=hazard,
+            unit=unit,
+            floor=floor,
+            key=key,
+        )
+    to.write_text(cls.to_toml(), encoding="utf-8")
+    if as_json:
+        emit_json(cls.to_dict())
+        return
+    for c in cls.classes:
+        console.print(f"{c.key}: {c.min} .. {c.max} {cls.unit or ''} ({c.label_id} / {c.label_en})")
+    console.print(f"classification / klasifikasi: {to}")
+
+
+@impact_app.command("subsidence-zones")
+@handle_errors
+def subsidence_zones_cmd(
+    points: str = typer.Argument(..., help="Point layer of subsidence measurements"),
+    rate_field: str = typer.Option(..., "--rate-field", help="Rate column (cm/yr)"),
+    out: str = typer.Option(..., "--out", help="Polygon layer to write / Lapisan keluaran"),
+    invert: bool = typer.Option(
+        False, "--invert", help="Flip the sign (vertical velocity -> sinking rate)"
+    ),
+    unit: str = typer.Option("cm/yr", "--unit"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Subsidence points -> Thiessen zones clipped to the admin area /
+    Titik penurunan tanah -> zona Thiessen."""
+    from tangguh.risk.subsidence import subsidence_zones
+
+    with use_bank(bank) as b:
+        version = subsidence_zones(
+            b, points, rate_field=rate_field, out_layer=out, invert=invert, unit=unit
+        )
+    if as_json:
+        emit_json(version.to_json())
+        return
+    console.print(
+        f"layer / lapisan {out} v{version.version}: {version.feature_count:,} zones / zona"
+    )
+
+
 @impact_app.command("earthquake")
 @handle_errors
 def earthquake_cmd(
@@ -294,6 +478,8 @@ def index_cmd(
     console.print(
         f"weights / bobot: {result.weights}; layer / lapisan: {layer}; sensitivity / kepekaan: {s}"
     )
+    if result.record is not None:
+        console.print(f"analysis / analisis {result.record.id}")
 
 
 @impact_app.command("list")
@@ -345,7 +531,14 @@ def replay_cmd(analysis_id: str, bank: str | None = BankOption, as_json: bool = 
     with use_bank(bank) as b, status(f"replay / ulang {analysis_id}"):
         result, same = replay(b, analysis_id)
     if as_json:
-        emit_json({"analysis": analysis_id, "identical": same, "summary": result.record.summary})
+        emit_json(
+            {
+                "analysis": analysis_id,
+                "kind": result.record.kind,
+                "identical": same,
+                "summary": result.record.summary,
+            }
+        )
         return
     verdict = (
         "identical / identik"

@@ -188,6 +188,74 @@ def summary_cmd(
         console.print(ind)
 
 
+@losses_app.command("return-periods")
+@handle_errors
+def return_periods_cmd(
+    level: str = typer.Option("kelurahan", "--level", help="kelurahan, kecamatan or kota"),
+    years: str | None = typer.Option(
+        None, "--years", help="Observation years, e.g. 2017,2024 (default: years with events)"
+    ),
+    hazard_type: str = typer.Option("flood", "--hazard-type", help="Event type / Jenis kejadian"),
+    save: bool = typer.Option(True, "--save/--no-save", help="Store the analysis record"),
+    top: int = typer.Option(15, "--top", help="Rows to show"),
+    csv: Path | None = typer.Option(None, "--csv", help="Write the per-unit table to CSV"),
+    bank: str | None = BankOption,
+    as_json: bool = JsonOption,
+) -> None:
+    """Empirical return periods (Weibull) per unit and city / Periode ulang empiris."""
+    from tangguh.errors import InputError
+    from tangguh.risk.returns import return_periods
+
+    chosen: list[int] | None = None
+    if years:
+        try:
+            chosen = [int(y) for y in years.replace(" ", "").split(",") if y]
+        except ValueError:
+            raise InputError(
+                f"years must be whole numbers separated by commas, not {years!r}",
+                message_id=f"tahun harus bilangan bulat dipisah koma, bukan {years!r}",
+                where="--years",
+                hint="e.g. --years 2017,2024",
+                hint_id="mis. --years 2017,2024",
+            ) from None
+    with use_bank(bank) as b:
+        result = return_periods(b, level=level, years=chosen, hazard_type=hazard_type, save=save)
+    if csv is not None:
+        result.units.to_csv(csv, index=False)
+    s = result.record.summary
+    if as_json:
+        emit_json(
+            {
+                "record": result.record.to_json(),
+                "units": result.units.astype(object)
+                .where(result.units.notna(), None)
+                .to_dict("records"),
+            }
+        )
+        return
+    table = Table(title=f"Flood return periods per {level} / Periode ulang banjir per {level}")
+    cols = ["name", "years_flooded", "events", "events_per_year", "rp_flooded_years",
+            "max_severity_cm", "rp_max_severity_years"]  # fmt: skip
+    for col in cols:
+        table.add_column(col)
+    ranked = result.units.sort_values(["years_flooded", "events"], ascending=False)
+    for rec in ranked.head(top).to_dict("records"):
+        table.add_row(*(_cell(rec[c]) for c in cols))
+    console.print(table)
+    city = Table(title="City per year / Kota per tahun")
+    for col in ("year", "units_flooded", "events", "max_severity_cm", "rp_years"):
+        city.add_column(col)
+    for rec in result.city.to_dict("records"):
+        city.add_row(
+            str(rec["year"]), *(_cell(rec[c]) for c in ("units_flooded", "events",
+                                                        "max_severity_cm", "rp_years"))
+        )  # fmt: skip
+    console.print(city)
+    console.print(f"caution / perhatian: {s['caution']}", markup=False, soft_wrap=True)
+    saved = f"analysis / analisis {result.record.id}" if save else "not saved / tidak disimpan"
+    console.print(saved)
+
+
 def register(app: typer.Typer) -> None:
     """Add the ``losses`` command group to ``app``."""
     app.add_typer(losses_app, name="losses")

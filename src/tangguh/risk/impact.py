@@ -55,6 +55,7 @@ __all__ = [
     "inputs_for",
     "long_rows",
     "replay",
+    "same_results",
     "units_at",
 ]
 
@@ -602,6 +603,14 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
     record, stored = bank.analysis(analysis_id)
     p = record.parameters
     where = f"analysis {analysis_id}"
+    if record.kind == "risk_index":
+        from tangguh.risk.index import replay_risk_index
+
+        return replay_risk_index(bank, record, stored)
+    if record.kind == "loss_return_periods":
+        from tangguh.risk.returns import replay_return_periods
+
+        return replay_return_periods(bank, record, stored)
     cls = validate_classification(p["classification"], where=where)
     profile = validate_profile(p["needs"], where=where)
     common: dict[str, Any] = {
@@ -632,6 +641,10 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
         from tangguh.risk.raster_impact import raster_flood_impact
 
         result = raster_flood_impact(bank, **common, **rasters)
+    elif record.kind == "hazard_impact":
+        from tangguh.risk.exposures import replay_hazard_impact
+
+        result = replay_hazard_impact(bank, record, common)
     elif record.kind == "earthquake_impact":
         from tangguh.risk.earthquake import earthquake_impact
 
@@ -642,10 +655,15 @@ def replay(bank: Bank, analysis_id: str, *, save: bool = False) -> tuple[ImpactR
             message_id=f"analisis {analysis_id!r} berjenis {record.kind!r}, belum dapat "
             "dijalankan ulang",
         )
+    return result, same_results(stored, result.results)
+
+
+def same_results(stored: pd.DataFrame, again: pd.DataFrame) -> bool:
+    """Whether two long result tables hold the same rows and values (rtol 1e-9)."""
     key = ["unit_id", "hazard_class", "exposure", "metric"]
     a = stored.set_index(key)["value"].astype(float).sort_index()
-    b = result.results.set_index(key)["value"].astype(float).sort_index()
+    b = again.set_index(key)["value"].astype(float).sort_index()
     same = a.index.equals(b.index) and np.allclose(
         a.to_numpy(), b.to_numpy(), rtol=1e-9, equal_nan=True
     )
-    return result, bool(same)
+    return bool(same)

@@ -39,6 +39,7 @@ For each unit ``u`` at the chosen level (e.g. kelurahan):
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -47,10 +48,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from tangguh.admin.store import load_units
-from tangguh.bank import Bank, LayerMeta, VersionInfo
+from tangguh.admin.store import ADMIN_LAYER, load_units
+from tangguh.bank import RESULT_COLUMNS, AnalysisRecord, Bank, LayerMeta, VersionInfo
 from tangguh.errors import InputError
-from tangguh.risk.impact import group_shares, units_at
+from tangguh.risk.impact import ImpactResult, group_shares, same_results, units_at
 
 __all__ = [
     "COMPONENTS",
@@ -59,6 +60,7 @@ __all__ = [
     "RiskIndex",
     "class_labels",
     "normalise",
+    "replay_risk_index",
     "risk_index",
     "validate_weights",
 ]
@@ -106,6 +108,8 @@ class RiskIndex:
     level: str
     version: VersionInfo | None = None
     notes: list[str] = field(default_factory=list)
+    record: AnalysisRecord | None = None
+    results: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_json(self) -> dict[str, Any]:
         """Summary for reports and the CLI (no geometry)."""
@@ -120,6 +124,7 @@ class RiskIndex:
             "sensitivity": self.sensitivity,
             "notes": self.notes,
             "layer_version": self.version.version if self.version else None,
+            "analysis_id": self.record.id if self.record else None,
         }
 
 
@@ -231,6 +236,7 @@ def risk_index(
     spread: float = 0.5,
     seed: int = 0,
     layer_id: str = "risk_index",
+    question: str | None = None,
     save: bool = True,
 ) -> RiskIndex:
     """Rank the units of ``level`` by multi-hazard risk (formula in the module docstring).
@@ -251,8 +257,11 @@ def risk_index(
     draws, spread, seed:
         Sensitivity analysis: each weight x uniform(1 - spread, 1 + spread).
     save:
-        Write the table as polygon layer ``layer_id`` (theme hazard, keyed by unit_id).
+        Write the table as polygon layer ``layer_id`` (theme hazard, keyed by unit_id)
+        and store the run as an analysis record (kind ``risk_index``, results per
+        unit), in one transaction; ``tangguh impact replay ID`` recomputes it.
     """
+    started = time.perf_counter()
     w = validate_weights(weights)
     if not analyses:
         raise InputError(
@@ -384,6 +393,68 @@ def risk_index(
         level=level,
         notes=notes,
     )
+    metrics = (
+        "index", "rank", "class", "hazard", "exposure", "vulnerability", "hazard_share",
+        "density_km2", "vulnerable_share", "rank_min", "rank_max",
+    )  # fmt: skip
+    long = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "unit_id": ids,
+                    "hazard_class": "",
+                    "exposure": "risk",
+                    "metric": metric,
+                    "value": pd.to_numeric(table[metric], errors="coerce").astype(float).to_numpy(),
+                }
+            )
+            for metric in metrics
+        ],
+        ignore_index=True,
+    )[list(RESULT_COLUMNS)]
+    result.results = long.dropna(subset=["value"]).reset_index(drop=True)
+    kinds = {a: bank.analysis(a)[0].kind for a in analyses}
+    result.record = AnalysisRecord(
+        kind="risk_index",
+        question=question
+        or f"Wilayah {level} mana yang paling berisiko (multi-bahaya)? / "
+        f"Which {level} are most at risk (multi-hazard)?",
+        inputs={
+            "admin_units": {
+                "layer": ADMIN_LAYER,
+                "version": bank.layer(ADMIN_LAYER).current_version,
+            },
+            **{f"analysis:{a}": {"analysis": a, "kind": kinds[a]} for a in analyses},
+        },
+        parameters={
+            "analyses": list(analyses),
+            "level": level,
+            "weights": w,
+            "classes": classes,
+            "hazard_measure": hazard_measure,
+            "draws": draws,
+            "spread": spread,
+            "seed": seed,
+            "layer_id": layer_id,
+            "formula": FORMULA,
+            "method": (__doc__ or "").strip(),
+        },
+        level=level,
+        timings={"total": round(time.perf_counter() - started, 4)},
+        summary={
+            "units": len(table),
+            "ranked": n_ok,
+            "weights": w,
+            "sensitivity": sensitivity,
+            "missing": {k: len(v) for k, v in missing.items()},
+            "notes": notes,
+            "top": table.dropna(subset=["rank"])
+            .sort_values("rank")
+            .head(10)[["unit_id", "name", "index"]]
+            .assign(index=lambda f: f["index"].astype(float))
+            .to_dict("records"),
+        },
+    )
     if save:
         meta = LayerMeta(
             title_id=f"Indeks risiko multi-bahaya per {level}",
@@ -404,11 +475,40 @@ def risk_index(
                 "missing": missing,
             },
         )
-        result.version = bank.write_layer(
-            layer_id,
-            table,
-            meta,
-            key="unit_id",
-            message=f"risk index from {list(analyses)}",
-        )
+        # Layer and analysis record together, or neither.
+        with bank.transaction():
+            result.version = bank.write_layer(
+                layer_id,
+                table,
+                meta,
+                key="unit_id",
+                message=f"risk index from {list(analyses)}",
+            )
+            result.record.summary["layer_version"] = result.version.version
+            bank.save_analysis(result.record, result.results)
     return result
+
+
+def replay_risk_index(
+    bank: Bank, record: AnalysisRecord, stored: pd.DataFrame
+) -> tuple[ImpactResult, bool]:
+    """Compute a stored ``risk_index`` record again (layer not rewritten) and compare."""
+    p = record.parameters
+    again = risk_index(
+        bank,
+        analyses=p["analyses"],
+        level=p["level"],
+        weights=p["weights"],
+        classes=int(p["classes"]),
+        hazard_measure=p["hazard_measure"],
+        draws=int(p["draws"]),
+        spread=float(p["spread"]),
+        seed=int(p["seed"]),
+        layer_id=p["layer_id"],
+        question=record.question,
+        save=False,
+    )
+    assert again.record is not None
+    wide = pd.DataFrame(again.table.drop(columns="geometry"))
+    result = ImpactResult(record=again.record, results=again.results, areas=wide)
+    return result, same_results(stored, again.results)

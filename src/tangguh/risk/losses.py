@@ -291,8 +291,11 @@ def save_events(
         )
 
 
-def load_events(bank: Bank) -> pd.DataFrame:
-    """The stored events (times in WIB), or NotFoundError saying how to import some."""
+def load_events(bank: Bank, *, version: int | None = None) -> pd.DataFrame:
+    """The stored events (times in WIB), or NotFoundError saying how to import some.
+
+    ``version``: a past version of the ``loss_events`` layer (default: current).
+    """
     if not bank.has_layer(LOSS_LAYER):
         raise NotFoundError(
             "the bank has no loss events",
@@ -303,7 +306,7 @@ def load_events(bank: Bank) -> pd.DataFrame:
             hint_id="impor dulu: `tangguh losses import-bpbd CSV` atau "
             "`tangguh losses import-petabencana FOLDER`",
         )
-    events = pd.DataFrame(bank.read_layer(LOSS_LAYER))
+    events = pd.DataFrame(bank.read_layer(LOSS_LAYER, version=version))
     for col in ("start", "end"):
         events[col] = pd.to_datetime(events[col], utc=True).dt.tz_convert(WIB)
     return events
