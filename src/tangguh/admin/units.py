@@ -389,13 +389,14 @@ def lookup_points(
     anc_values[pd.isna(anc_values)] = None
     out = np.full((len(geoms), len(wanted)), None, dtype=object)
     todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
+    xs, ys = shapely.get_x(geoms), shapely.get_y(geoms)
 
     def locate(depth: int, rows: NDArray[np.intp]) -> NDArray[np.intp]:
         """Fill ``out`` for the points ``rows`` found at ``wanted[depth]``; return the rest."""
         layer = units[units["level"] == wanted[depth]]
         layer = layer[~(layer.geometry.isna() | layer.geometry.is_empty)].sort_values("unit_id")
         pieces, owner = _subdivide(np.asarray(layer.geometry.values, dtype=object))
-        pt, piece = shapely.STRtree(pieces).query(geoms[rows], predicate="intersects")
+        pt, piece = _points_in(pieces, geoms[rows], xs[rows], ys[rows])
         if pt.size == 0:
             return rows
         poly = owner[piece]  # position in ``layer``: lowest position = lowest unit_id
@@ -419,6 +420,23 @@ def lookup_points(
                 break
             rest = locate(depth, rest)
     return pd.DataFrame(out, index=index, columns=wanted, dtype=object)
+
+
+def _points_in(
+    polygons: NDArray[Any], points: NDArray[Any], xs: NDArray[Any], ys: NDArray[Any]
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Pairs (point, polygon) where the point intersects the polygon (boundary counts).
+
+    Bounding-box candidates from an STRtree, then ``intersects_xy`` on prepared
+    polygons: about twice as fast as ``STRtree.query(predicate="intersects")``, which
+    tests each candidate against an unprepared polygon.
+    """
+    pt, poly = shapely.STRtree(polygons).query(points)
+    if pt.size:
+        shapely.prepare(polygons)
+        ok = shapely.intersects_xy(polygons[poly], xs[pt], ys[pt])
+        pt, poly = pt[ok], poly[ok]
+    return pt, poly
 
 
 def _subdivide(

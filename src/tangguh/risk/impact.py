@@ -247,10 +247,17 @@ def _locate(
     points: np.ndarray, hz: gpd.GeoDataFrame, all_units: gpd.GeoDataFrame, level: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hazard class index (-1: none; most severe wins) and unit of each point in a class."""
-    tree = shapely.STRtree(hz.geometry.to_numpy())
-    pairs = tree.query(points, predicate="within")
+    polygons = np.asarray(hz.geometry.to_numpy(), dtype=object)
+    pt, poly = shapely.STRtree(polygons).query(points)  # bounding-box candidates
+    if pt.size:
+        # Point in polygon on prepared polygons: twice as fast as a predicate query.
+        shapely.prepare(polygons)
+        inside = shapely.contains_xy(
+            polygons[poly], shapely.get_x(points[pt]), shapely.get_y(points[pt])
+        )
+        pt, poly = pt[inside], poly[inside]
     klass = np.full(len(points), -1, dtype=np.int64)
-    np.maximum.at(klass, pairs[0], hz["class_index"].to_numpy()[pairs[1]])
+    np.maximum.at(klass, pt, hz["class_index"].to_numpy()[poly])
     where = np.full(len(points), None, dtype=object)
     hit = np.flatnonzero(klass >= 0)
     if len(hit):
@@ -394,10 +401,13 @@ def flood_impact(
     building_counts = pd.DataFrame(0, index=areas.index, columns=areas.columns)
     if buildings is not None:
         t0 = time.perf_counter()
-        # Geometry only, and only buildings within the hazard's extent (spatial index).
+        # One representative point per building (the bank caches them per layer
+        # version), only those within the hazard's extent.
         minx, miny, maxx, maxy = (float(v) for v in hz.total_bounds)
-        bld = read(buildings, columns=[], bbox=(minx, miny, maxx, maxy))
-        points = shapely.point_on_surface(bld.geometry.to_numpy())
+        version = versions.setdefault(buildings, bank.layer(buildings).current_version)
+        points = bank.layer_points(
+            buildings, version=version, bbox=(minx, miny, maxx, maxy)
+        ).points()
         klass, where = _locate(points, hz, all_units, level)
         hit = klass >= 0
         if hit.any():
