@@ -20,6 +20,7 @@ import pandas as pd
 import shapely
 from numpy.typing import NDArray
 
+from tangguh._spatial import points_in_polygons
 from tangguh.admin._link import LinkReport, _link_frames
 from tangguh.errors import InputError, NotFoundError
 
@@ -322,13 +323,15 @@ def rollup(
     return result
 
 
-def _points_array(points: Any) -> tuple[NDArray[Any], pd.Index]:
+def _points_xy(points: Any) -> tuple[NDArray[Any], NDArray[Any], pd.Index]:
+    """lon, lat arrays (NaN for missing or empty points) and the index of ``points``."""
     if isinstance(points, gpd.GeoDataFrame):
         points = points.geometry
     if isinstance(points, gpd.GeoSeries):
         if points.crs is not None and not points.crs.equals("EPSG:4326"):
             points = points.to_crs("EPSG:4326")
-        return np.asarray(points.values, dtype=object), points.index
+        geoms = np.asarray(points.values, dtype=object)
+        return shapely.get_x(geoms), shapely.get_y(geoms), points.index
     arr = np.asarray(points, dtype=float)
     if arr.ndim != 2 or arr.shape[1] != 2:
         raise InputError(
@@ -339,7 +342,7 @@ def _points_array(points: Any) -> tuple[NDArray[Any], pd.Index]:
             f"diterima {arr.shape}",
             hint_id="berikan pasangan lon/lat dalam EPSG:4326",
         )
-    return np.asarray(shapely.points(arr), dtype=object), pd.RangeIndex(len(arr))
+    return arr[:, 0].copy(), arr[:, 1].copy(), pd.RangeIndex(len(arr))
 
 
 def lookup_points(
@@ -350,9 +353,10 @@ def lookup_points(
 ) -> pd.DataFrame:
     """The unit containing each point, at every requested level.
 
-    The finest requested level is queried once (``shapely.STRtree.query`` with
-    ``predicate="intersects"``, so boundary points count) and the coarser levels are
-    filled from :func:`ancestors`, which keeps the answer consistent with the hierarchy.
+    The finest requested level is queried once (a grid join with ``intersects_xy`` on
+    prepared polygons, see :mod:`tangguh._spatial`, so boundary points count) and the
+    coarser levels are filled from :func:`ancestors`, which keeps the answer consistent
+    with the hierarchy.
     Only the points found in no unit of the finest level (gaps in e.g. the RW layer)
     are queried again at the next level up. A point on a boundary shared by several
     units takes the lowest ``unit_id``.
@@ -383,20 +387,19 @@ def lookup_points(
             message_id=f"tidak ada unit pada tingkat {absent}",
         )
     wanted = sorted(wanted, key=LEVEL_RANK.__getitem__)
-    geoms, index = _points_array(points)
+    xs, ys, index = _points_xy(points)
     anc = ancestors(units)[wanted]
     anc_index, anc_values = anc.index, anc.to_numpy(dtype=object, copy=True)
     anc_values[pd.isna(anc_values)] = None
-    out = np.full((len(geoms), len(wanted)), None, dtype=object)
-    todo = np.flatnonzero(~(shapely.is_missing(geoms) | shapely.is_empty(geoms)))
-    xs, ys = shapely.get_x(geoms), shapely.get_y(geoms)
+    out = np.full((len(xs), len(wanted)), None, dtype=object)
+    todo = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
 
     def locate(depth: int, rows: NDArray[np.intp]) -> NDArray[np.intp]:
         """Fill ``out`` for the points ``rows`` found at ``wanted[depth]``; return the rest."""
         layer = units[units["level"] == wanted[depth]]
         layer = layer[~(layer.geometry.isna() | layer.geometry.is_empty)].sort_values("unit_id")
         pieces, owner = _subdivide(np.asarray(layer.geometry.values, dtype=object))
-        pt, piece = _points_in(pieces, geoms[rows], xs[rows], ys[rows])
+        pt, piece = points_in_polygons(xs[rows], ys[rows], pieces, predicate="intersects")
         if pt.size == 0:
             return rows
         poly = owner[piece]  # position in ``layer``: lowest position = lowest unit_id
@@ -420,23 +423,6 @@ def lookup_points(
                 break
             rest = locate(depth, rest)
     return pd.DataFrame(out, index=index, columns=wanted, dtype=object)
-
-
-def _points_in(
-    polygons: NDArray[Any], points: NDArray[Any], xs: NDArray[Any], ys: NDArray[Any]
-) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Pairs (point, polygon) where the point intersects the polygon (boundary counts).
-
-    Bounding-box candidates from an STRtree, then ``intersects_xy`` on prepared
-    polygons: about twice as fast as ``STRtree.query(predicate="intersects")``, which
-    tests each candidate against an unprepared polygon.
-    """
-    pt, poly = shapely.STRtree(polygons).query(points)
-    if pt.size:
-        shapely.prepare(polygons)
-        ok = shapely.intersects_xy(polygons[poly], xs[pt], ys[pt])
-        pt, poly = pt[ok], poly[ok]
-    return pt, poly
 
 
 def _subdivide(

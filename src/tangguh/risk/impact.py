@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from tangguh._spatial import points_in_polygons
 from tangguh.admin.store import ADMIN_LAYER, load_units
 from tangguh.admin.units import LEVELS, ancestors, lookup_points
 from tangguh.bank import RESULT_COLUMNS, AnalysisRecord, Bank
@@ -244,26 +245,23 @@ def group_shares(bank: Bank, all_units: gpd.GeoDataFrame, level: str) -> pd.Data
 
 
 def _locate(
-    points: np.ndarray, hz: gpd.GeoDataFrame, all_units: gpd.GeoDataFrame, level: str
+    xy: tuple[np.ndarray, np.ndarray],
+    hz: gpd.GeoDataFrame,
+    all_units: gpd.GeoDataFrame,
+    level: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Hazard class index (-1: none; most severe wins) and unit of each point in a class."""
-    polygons = np.asarray(hz.geometry.to_numpy(), dtype=object)
-    pt, poly = shapely.STRtree(polygons).query(points)  # bounding-box candidates
-    if pt.size:
-        # Point in polygon on prepared polygons: twice as fast as a predicate query.
-        shapely.prepare(polygons)
-        inside = shapely.contains_xy(
-            polygons[poly], shapely.get_x(points[pt]), shapely.get_y(points[pt])
-        )
-        pt, poly = pt[inside], poly[inside]
-    klass = np.full(len(points), -1, dtype=np.int64)
+    """Hazard class index (-1: none; most severe wins) and unit of each point in a class.
+
+    ``xy`` are lon/lat arrays (representative points); no point geometries are made.
+    """
+    x, y = xy
+    pt, poly = points_in_polygons(x, y, np.asarray(hz.geometry.to_numpy(), dtype=object))
+    klass = np.full(len(x), -1, dtype=np.int64)
     np.maximum.at(klass, pt, hz["class_index"].to_numpy()[poly])
-    where = np.full(len(points), None, dtype=object)
+    where = np.full(len(x), None, dtype=object)
     hit = np.flatnonzero(klass >= 0)
     if len(hit):
-        found = lookup_points(
-            all_units, gpd.GeoSeries(points[hit], crs="EPSG:4326"), levels=[level]
-        )
+        found = lookup_points(all_units, np.column_stack([x[hit], y[hit]]), levels=[level])
         where[hit] = found[level].to_numpy()
     return klass, where
 
@@ -405,10 +403,8 @@ def flood_impact(
         # version), only those within the hazard's extent.
         minx, miny, maxx, maxy = (float(v) for v in hz.total_bounds)
         version = versions.setdefault(buildings, bank.layer(buildings).current_version)
-        points = bank.layer_points(
-            buildings, version=version, bbox=(minx, miny, maxx, maxy)
-        ).points()
-        klass, where = _locate(points, hz, all_units, level)
+        points = bank.layer_points(buildings, version=version, bbox=(minx, miny, maxx, maxy))
+        klass, where = _locate((points.x, points.y), hz, all_units, level)
         hit = klass >= 0
         if hit.any():
             table = pd.DataFrame({"unit": where[hit], "k": klass[hit]}).dropna()
@@ -424,7 +420,8 @@ def flood_impact(
     for layer_id in facilities:
         frame = read(layer_id)
         points = shapely.point_on_surface(frame.geometry.to_numpy())
-        klass, where = _locate(points, hz, all_units, level)
+        xy = (shapely.get_x(points), shapely.get_y(points))
+        klass, where = _locate(xy, hz, all_units, level)
         names = _names(frame)
         hit = klass >= 0
         facility_lists[layer_id] = {
