@@ -68,6 +68,13 @@ def _v6_layer_points(conn: Connection) -> None:
     S.metadata.create_all(conn, tables=[S.tg_layer_point])
 
 
+def _v7_web(conn: Connection) -> None:
+    """Tables of the web layer (issue 5): see ``tangguh.web.tables``."""
+    from tangguh.web.tables import TABLES
+
+    S.metadata.create_all(conn, tables=TABLES)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
@@ -75,4 +82,5 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (4, _v4_analyses),
     (5, _v5_warning),
     (6, _v6_layer_points),
+    (7, _v7_web),
 ]

@@ -106,8 +106,11 @@ def create_app(bank_url: str | None = None, **settings: Any) -> FastAPI:
     app.openapi_version = "3.0.3"
     app.state.tangguh = ctx
     problems.install(app)
+    from tangguh.web import api, ui
     from tangguh.web.features import router
 
+    api.install(app)  # JSON API, auth and roles under /api/v1
+    ui.install(app)  # operators' dashboard and citizens' portal
     app.include_router(router)
     return app
 
