@@ -50,8 +50,9 @@ def points_in_polygons(
     b = bounds[ok_poly]
     x0, y0 = min(px.min(), b[:, 0].min()), min(py.min(), b[:, 1].min())
     x1, y1 = max(px.max(), b[:, 2].max()), max(py.max(), b[:, 3].max())
-    # Cell: about the median polygon size, but no finer than ~4 points per cell.
-    size = np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1]))
+    # Cell: half the median polygon size (few wasted candidates, few cells per polygon),
+    # but no finer than ~4 points per cell.
+    size = np.median(np.maximum(b[:, 2] - b[:, 0], b[:, 3] - b[:, 1])) / 2
     span = max(x1 - x0, y1 - y0, 1e-12)
     cell = max(float(size), span / max(np.sqrt(len(px) / 4), 1.0), span / 4096)
     ny = int((y1 - y0) / cell) + 1
@@ -80,18 +81,25 @@ def points_in_polygons(
     if total > _MAX_PAIRS:
         return _strtree(px, py, ok_pt, polygons, ok_poly, predicate)
     pair_poly = np.repeat(poly_of, counts)
-    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-    pair_pt = order[np.repeat(start, counts) + offsets]
+    # Position of each pair in the sorted points: its cell's start + its rank in the run.
+    first = np.cumsum(counts) - counts
+    pos = np.arange(total, dtype=np.int64)
+    pos += np.repeat(start - first, counts)
+    pair_pt = order[pos]
     # Exact bounding-box filter, then the exact test on prepared polygons.
-    bb = b[pair_poly]
+    qx, qy = px[pair_pt], py[pair_pt]
     inbox = (
-        (px[pair_pt] >= bb[:, 0])
-        & (px[pair_pt] <= bb[:, 2])
-        & (py[pair_pt] >= bb[:, 1])
-        & (py[pair_pt] <= bb[:, 3])
+        (qx >= b[pair_poly, 0])
+        & (qx <= b[pair_poly, 2])
+        & (qy >= b[pair_poly, 1])
+        & (qy <= b[pair_poly, 3])
     )
-    pair_pt, pair_poly = pair_pt[inbox], pair_poly[inbox]
-    return _test(px, py, ok_pt, polygons, ok_poly, pair_pt, pair_poly, predicate)
+    pair_pt, pair_poly, qx, qy = pair_pt[inbox], pair_poly[inbox], qx[inbox], qy[inbox]
+    geoms = polygons[ok_poly]
+    shapely.prepare(geoms)
+    test = shapely.contains_xy if predicate == "contains" else shapely.intersects_xy
+    hit = test(geoms[pair_poly], qx, qy)
+    return ok_pt[pair_pt[hit]], ok_poly[pair_poly[hit]]
 
 
 def _test(
