@@ -19,6 +19,7 @@ from tangguh.cli import (
     _serve,
     _stations,
     _subscribe,
+    _users,
 )
 
 __all__ = ["app"]
@@ -67,5 +68,6 @@ for _group in (
     _subscribe,
     _incidents,
     _serve,
+    _users,
 ):
     _group.register(app)
