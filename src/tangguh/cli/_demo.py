@@ -33,11 +33,23 @@ def demo_cmd(
     replace: bool = typer.Option(
         True, "--replace/--keep", help="Start from an empty bank file (GeoPackage only)"
     ),
+    serve: bool = typer.Option(
+        False,
+        "--serve/--no-serve",
+        help="Then serve the dashboard, portal and open data / Lalu sajikan dasbor dan portal",
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="With --serve: address / alamat"),
+    port: int = typer.Option(8000, "--port", "-p", help="With --serve: port / porta"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Build the synthetic demo city into a bank and print its summary / Bangun kota demo."""
+    """Build the synthetic demo city into a bank and print its summary / Bangun kota demo.
+
+    The demo's river gauges get their Siaga thresholds, river links and warned RWs, so
+    the warning chain runs on it. With ``--serve`` the dashboard follows.
+    """
     from tangguh.bank import open_bank
     from tangguh.demo import build_city, load_city
+    from tangguh.demo.warning import seed_demo_warning
 
     if size not in ("small", "full"):
         raise InputError(
@@ -61,14 +73,40 @@ def demo_cmd(
                 city,
                 progress=lambda step: err_console.log(step) if err_console.is_terminal else None,
             )
+            warning = seed_demo_warning(b)
             summary: dict[str, Any] = b.summary()
     summary.update(
+        warning={"gauges": warning.gauges, "links": warning.links, "areas": warning.areas},
         city=city.summary(),
         seconds={"build": round(built, 2), "total": round(time.perf_counter() - started, 2)},
     )
     if as_json:
         emit_json(summary)
-        return
+    else:
+        _print_summary(summary, bank)
+    if serve:
+        from tangguh.cli._serve import serve_cmd
+
+        err_console.print(
+            f"Dasbor / dashboard: http://{host}:{port}/dashboard  ·  "
+            f"Portal warga / citizens' portal: http://{host}:{port}/portal  ·  "
+            "operator: tangguh users add NAME --role operator",
+            markup=False,
+            highlight=False,
+        )
+        serve_cmd(
+            bank=bank,
+            host=host,
+            port=port,
+            workers=1,
+            threads=8,
+            base_url=None,
+            access_log=False,
+            log_level="warning",
+        )
+
+
+def _print_summary(summary: dict[str, Any], bank: str) -> None:
     table = Table(title=f"{msg('demo_built')}: {bank} (synthetic / sintetis)")
     for col in ("layer", "theme", "features"):
         table.add_column(col)
@@ -85,9 +123,14 @@ def demo_cmd(
         f"stations / stasiun: {summary['stations']:,}; observations / pengamatan: "
         f"{summary['observations']:,}; {summary['seconds']['total']} s"
     )
+    warning = summary["warning"]
+    console.print(
+        f"warning chain / rantai peringatan: {warning['gauges']} gauges with Siaga thresholds, "
+        f"{warning['links']} river links"
+    )
     console.print(
         "Open it in QGIS or GDAL / Buka di QGIS atau GDAL: "
-        f"ogrinfo {bank}  ·  tangguh layers --bank {bank}"
+        f"ogrinfo {bank}  ·  tangguh layers --bank {bank}  ·  tangguh serve --bank {bank}"
     )
 
 
