@@ -184,3 +184,29 @@ def test_mqtt_reading_to_cap_deliveries_and_incident(
             assert stats.sent == 86, stats
             keys = receiver.keys()
             assert len(keys) == 86 and set(keys.values()) == {1}
+
+
+def test_cli_push_on_the_demo_city_runs_the_chain(tmp_path: Path) -> None:
+    """`tangguh demo` seeds the gauges; `observe push` above Siaga 3 issues an alert."""
+    bank = str(tmp_path / "demo.gpkg")
+    runner = CliRunner()
+    out = runner.invoke(app, ["demo", "--size", "small", "--bank", bank, "--json"])
+    assert out.exit_code == 0, out.output
+    seeded = json.loads(out.output)["warning"]
+    assert seeded["gauges"] == 9 and seeded["links"] == 6
+    t = (datetime.now(UTC) + WIB).replace(microsecond=0).isoformat()[:19] + "+07:00"
+    out = runner.invoke(
+        app,
+        ["observe", "push", "--station", "wl_01_up", "--value", "95", "--t", t,
+         "--bank", bank, "--json"],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    (result,) = json.loads(out.output)["chain"]
+    (alert,) = result["alerts"]
+    assert alert["status"] == "issued"
+    assert result["incidents"] and result["transitions"][0]["to"] == 3
+    with open_bank(bank) as b:
+        record = alerts.get(b, alert["alert_id"])
+        assert record.level == 3 and record.station_id == "wl_01_up"
+        # Downstream gauges' areas are warned too, with their lead times.
+        assert len(record.unit_ids) > len(station_areas(b, "wl_01_up"))

@@ -105,13 +105,21 @@ def push_cmd(
     parameter: str = typer.Option("water_level", "--parameter"),
     unit: str | None = typer.Option(None, "--unit"),
     source: str = typer.Option("cli", "--source", help="Source name / Nama sumber"),
+    run_chain: bool = typer.Option(
+        True,
+        "--chain/--no-chain",
+        help="Run the accepted readings through the rules, alerts, deliveries and SOP / "
+        "Jalankan rantai peringatan",
+    ),
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Push readings through ingest and QC / Kirim bacaan lewat ingest dan QC.
+    """Push readings through ingest, QC and the warning chain / Kirim bacaan lewat ingest,
+    QC dan rantai peringatan.
 
     Exit code 2 when any reading was rejected (the others are stored).
     """
+    from tangguh.warning import chain
     from tangguh.warning.ingest import accept
 
     if file is not None:
@@ -136,13 +144,32 @@ def push_cmd(
             hint_id="mis. tangguh observe push --station manggarai --value 650 "
             "--t 2026-01-05T07:00+07:00",
         )
+    results: list[chain.ChainResult] = []
+
+    def run(b: Any, readings: list[Any]) -> None:
+        results.append(chain.process(b, readings))
+
     with use_bank(bank) as b:
-        report = accept(b, records, source=source)
+        report = accept(b, records, source=source, on_accepted=run if run_chain else None)
     data = report.to_json()
+    if results:
+        data["chain"] = [r.to_json() for r in results]
     if as_json:
         emit_json(data)
     else:
         _print_report(data)
+        for result in results:
+            for alert in result.alerts:
+                console.print(
+                    f"alert / peringatan {alert.alert_id} v{alert.version}: Siaga {alert.level}, "
+                    f"{alert.status}; {len(alert.unit_ids)} units / wilayah",
+                    markup=False,
+                )
+            if result.queued or result.incidents:
+                console.print(
+                    f"queued / antre: {result.queued}; incidents / insiden: {result.incidents}",
+                    markup=False,
+                )
     if report.rejected:
         raise typer.Exit(2)
 
@@ -222,14 +249,24 @@ def mqtt_cmd(
     seconds: float | None = typer.Option(
         None, "--seconds", help="Stop after N seconds / Berhenti setelah N detik"
     ),
+    run_chain: bool = typer.Option(
+        True, "--chain/--no-chain", help="Run the warning chain / Jalankan rantai peringatan"
+    ),
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Subscribe to MQTT and ingest readings / Berlangganan MQTT dan terima bacaan."""
     from tangguh.bank import resolve_bank_url
+    from tangguh.warning import chain
     from tangguh.warning.mqtt import MqttIngest
 
-    sub = MqttIngest(resolve_bank_url(bank), host=host, port=port, prefix=prefix)
+    sub = MqttIngest(
+        resolve_bank_url(bank),
+        host=host,
+        port=port,
+        prefix=prefix,
+        on_accepted=chain.on_accepted if run_chain else None,
+    )
     if not as_json:
         console.print(f"listening / mendengarkan: mqtt://{host}:{port}/{sub.topic}", markup=False)
     stats = sub.run(seconds)
@@ -271,15 +308,22 @@ def poll_dsda_cmd(
         1.0, "--value-scale", help="Multiply levels, e.g. 0.1 if mm / Pengali, mis. 0.1 bila mm"
     ),
     timeout: float = typer.Option(10.0, "--timeout"),
+    run_chain: bool = typer.Option(
+        True, "--chain/--no-chain", help="Run the warning chain / Jalankan rantai peringatan"
+    ),
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Poll the DSDA Posko Banjir gauge feed / Ambil umpan pos pintu air DSDA."""
+    from tangguh.warning import chain
     from tangguh.warning.pollers import poll_dsda
 
+    on_accepted = chain.on_accepted if run_chain else None
     with use_bank(bank) as b:
         _loop(
-            lambda: poll_dsda(b, url, timeout=timeout, value_scale=value_scale),
+            lambda: poll_dsda(
+                b, url, timeout=timeout, value_scale=value_scale, on_accepted=on_accepted
+            ),
             once,
             interval,
             iterations,
@@ -291,8 +335,14 @@ def poll_dsda_cmd(
 @handle_errors
 def poll_bmkg_cmd(
     url: str = typer.Argument(..., help="BMKG nowcast rss.xml URL"),
-    out: Path = typer.Option(
-        ..., "--out", help="Folder for new CAP files / Folder untuk berkas CAP baru"
+    out: Path | None = typer.Option(
+        None, "--out", help="Also save new CAP files here / Simpan juga berkas CAP baru di sini"
+    ),
+    relay: bool = typer.Option(
+        True,
+        "--relay/--no-relay",
+        help="Ingest each new CAP; relay it when it touches the city / Teruskan CAP yang "
+        "menyentuh kota",
     ),
     once: bool = typer.Option(False, "--once", help="Poll once (default) / Sekali saja"),
     interval: float | None = typer.Option(
@@ -308,14 +358,26 @@ def poll_bmkg_cmd(
     bank: str | None = BankOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Poll BMKG CAP nowcasts; each new CAP once / Ambil CAP BMKG; tiap CAP baru sekali."""
+    """Poll BMKG CAP nowcasts; each new CAP once, relayed when it touches the city / Ambil
+    CAP BMKG; tiap CAP baru sekali, diteruskan bila menyentuh kota."""
+    from tangguh.warning import alerts, chain
     from tangguh.warning.pollers import poll_bmkg_cap
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+    holder: dict[str, Any] = {}
 
     def save(xml: bytes, link: str) -> None:
-        name = re.sub(r"[^A-Za-z0-9_.-]", "_", link.rstrip("/").rsplit("/", 1)[-1]) or "cap.xml"
-        (out / name).write_bytes(xml)
+        if out is not None:
+            name = re.sub(r"[^A-Za-z0-9_.-]", "_", link.rstrip("/").rsplit("/", 1)[-1])
+            (out / (name or "cap.xml")).write_bytes(xml)
+        if relay:
+            chain.install_hooks()
+            record = alerts.ingest_external(holder["bank"], xml, source=link)
+            if record is not None and not as_json:
+                console.print(
+                    f"relayed / diteruskan: {record.alert_id} ({record.status})", markup=False
+                )
 
     rewrite = None
     if link_base:
@@ -325,6 +387,7 @@ def poll_bmkg_cmd(
             return f"{base}/{link.rstrip('/').rsplit('/', 1)[-1]}"
 
     with use_bank(bank) as b:
+        holder["bank"] = b
         _loop(
             lambda: poll_bmkg_cap(url, save, b, timeout=timeout, rewrite=rewrite),
             once,
