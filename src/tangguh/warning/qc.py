@@ -105,13 +105,17 @@ class ParameterQC:
 def default_parameters() -> dict[str, ParameterQC]:
     """Defaults per parameter (water levels in cm, rain in mm per reading).
 
-    ``water_level`` 0..2000 cm (Manggarai's Siaga 1 is 950 cm), spike 50 cm, 150 cm/h
-    (Katulampa's fastest real rise in 2021-2025 was 170 cm/h: set ``max_rate`` higher
-    for such a station), flat after 24 h. Rain is often 0 for days, so it has no flat
+    ``water_level`` 0..2000 cm (Manggarai's Siaga 1 is 950 cm), spike 50 cm, 300 cm/h
+    (Katulampa's fastest real rise in 2021-2025 was 170 cm/h; a live reading is only
+    called a spike when it is both far from the recent median and faster than this, so
+    the limit sits well above real rises: an upstream flood wave must never wait for
+    confirmation), flat after 24 h (the real 2021-2025 series is gap-filled, so long
+    flat runs there are flagged, correctly; a flat run never hides a rise, because the
+    first changed value ends it). Rain is often 0 for days, so it has no flat
     check. A tide gauge with a datum below zero needs its own ``min``.
     """
     return {
-        "water_level": ParameterQC(0.0, 2000.0, 50.0, 150.0, 24.0),
+        "water_level": ParameterQC(0.0, 2000.0, 50.0, 300.0, 24.0),
         "tide_level": ParameterQC(-500.0, 500.0, 50.0, 100.0, 24.0),
         "rainfall": ParameterQC(0.0, 500.0, None, None, None),
         "discharge": ParameterQC(0.0, 10_000.0, None, None, 24.0),
