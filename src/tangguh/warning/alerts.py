@@ -552,10 +552,18 @@ def _identifier(alert_id: str, version: int) -> str:
 # -- triggers ----------------------------------------------------------------------------------
 
 
+_ADMIN_CACHE: dict[tuple[str, int], gpd.GeoDataFrame] = {}
+
+
 def _units(bank: Bank) -> gpd.GeoDataFrame | None:
+    """The admin units (read-only; cached per bank and layer version, like the hierarchy)."""
     if not bank.has_layer(ADMIN_LAYER):
         return None
-    return bank.read_layer(ADMIN_LAYER)
+    key = (bank.url, bank.layer(ADMIN_LAYER).current_version)
+    if key not in _ADMIN_CACHE:
+        _ADMIN_CACHE.clear()
+        _ADMIN_CACHE[key] = bank.read_layer(ADMIN_LAYER)
+    return _ADMIN_CACHE[key]
 
 
 def _station(conn: Connection, station_id: str) -> tuple[str, float | None, float | None]:
