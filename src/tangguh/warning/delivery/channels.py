@@ -153,6 +153,7 @@ class Sender:
         self.session = session
         self.config = config
         self._cache: dict[tuple[int, str, str], dict[str, Any]] = {}
+        self._timeout = aiohttp.ClientTimeout(total=config.timeout)
 
     def _render(self, item: Claimed, content: dict[str, Any]) -> dict[str, Any]:
         link = links(item.ack_token, item.unsubscribe_token)
@@ -169,8 +170,9 @@ class Sender:
         self, url: str, key: str, payload: dict[str, Any] | None, headers: dict[str, str]
     ) -> SendResult:
         headers = {"Idempotency-Key": key, **headers}
-        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
-        async with self.session.post(url, json=payload, headers=headers, timeout=timeout) as resp:
+        async with self.session.post(
+            url, json=payload, headers=headers, timeout=self._timeout
+        ) as resp:
             await resp.read()
             return _classify(resp.status, resp.headers.get("Retry-After"))
 

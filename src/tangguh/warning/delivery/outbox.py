@@ -493,31 +493,17 @@ def record(
     other = [x for x in outcomes if x.outcome != "sent"]
     receipts: list[dict[str, Any]] = []
     ok: set[int] = set()
-    mine = and_(o.c.status == "sending", o.c.worker_id == worker_id)
     with bank.begin() as conn:
         if sent:
-            ids = [x.outbox_id for x in sent]
-            for i in range(0, len(ids), 5000):
-                stmt = (
-                    update(o)
-                    .where(o.c.id.in_(ids[i : i + 5000]), mine)
-                    .values(status="sent", sent_at=now, lease_until=None, last_error=None)
-                    .returning(o.c.id)
-                )
-                ok.update(int(v) for v in conn.execute(stmt).scalars())
-            receipts += [
-                {
-                    "outbox_id": x.outbox_id,
-                    "attempt": x.attempt,
-                    "outcome": "sent",
-                    "t": now,
-                    "http_status": x.http_status,
-                    "error": None,
-                    "worker_id": worker_id,
-                }
+            # The hot path of every worker: plain driver SQL (SQLAlchemy's statement
+            # building costs several times the database work for a batch of ~20 rows).
+            ok = _mark_sent(conn, worker_id, [x.outbox_id for x in sent], now)
+            receipts_sent = [
+                (x.outbox_id, x.attempt, "sent", x.http_status, worker_id)
                 for x in sent
                 if x.outbox_id in ok
             ]
+            _insert_receipts(conn, receipts_sent, now)
         if other:
             stmt2 = (
                 update(o)
@@ -561,6 +547,46 @@ def record(
         if receipts:
             conn.execute(insert(r), receipts)
     return len(ok)
+
+
+def _driver_sql(conn: Connection, sql: str) -> str:
+    """``sql`` written with ``?`` placeholders, in the driver's own paramstyle."""
+    return sql if conn.dialect.paramstyle == "qmark" else sql.replace("?", "%s")
+
+
+def _instant(conn: Connection, value: datetime) -> Any:
+    """A UTC instant as the driver stores it (micros in SQLite, timestamptz in PostgreSQL)."""
+    return S.to_micros(value) if conn.dialect.name == "sqlite" else value
+
+
+def _mark_sent(conn: Connection, worker_id: str, ids: list[int], now: datetime) -> set[int]:
+    ok: set[int] = set()
+    at = _instant(conn, now)
+    for i in range(0, len(ids), 900):
+        part = ids[i : i + 900]
+        marks = ", ".join("?" * len(part))
+        sql = _driver_sql(
+            conn,
+            "UPDATE tg_outbox SET status = 'sent', sent_at = ?, lease_until = NULL, "
+            f"last_error = NULL WHERE id IN ({marks}) AND status = 'sending' "
+            "AND worker_id = ? RETURNING id",
+        )
+        ok.update(int(r[0]) for r in conn.exec_driver_sql(sql, (at, *part, worker_id)))
+    return ok
+
+
+def _insert_receipts(
+    conn: Connection, rows: list[tuple[int, int, str, int | None, str]], now: datetime
+) -> None:
+    if not rows:
+        return
+    at = _instant(conn, now)
+    sql = _driver_sql(
+        conn,
+        "INSERT INTO tg_receipt (outbox_id, attempt, outcome, t, http_status, error, "
+        "worker_id) VALUES (?, ?, ?, ?, ?, NULL, ?)",
+    )
+    conn.exec_driver_sql(sql, [(o, a, out, at, h, w) for o, a, out, h, w in rows])
 
 
 def release(bank: Bank, worker_id: str, ids: Sequence[int]) -> None:

@@ -86,8 +86,10 @@ def links(ack_token: str, unsubscribe_token: str) -> dict[str, str]:
     """Acknowledge and unsubscribe links (``TANGGUH_PUBLIC_URL`` + path)."""
     base = os.environ.get("TANGGUH_PUBLIC_URL", "").rstrip("/")
     return {
-        "ack": f"{base}/delivery/ack?token={quote(ack_token, safe='')}",
-        "unsubscribe": f"{base}/subscribe/unsubscribe?token={quote(unsubscribe_token, safe='')}",
+        # ":" may stand unescaped in a query (RFC 3986 §3.4); with it "safe", quote()
+        # takes its fast path for our tokens (subscriber ids, keys, hex signatures).
+        "ack": f"{base}/delivery/ack?token={quote(ack_token, safe=':')}",
+        "unsubscribe": f"{base}/subscribe/unsubscribe?token={quote(unsubscribe_token, safe=':')}",
     }
 
 
