@@ -250,8 +250,8 @@ def unsubscribe_token(token_hash: str, subscriber_id: str) -> str:
     Keyed with the stored hash of the manage token, so the bank needs no other secret
     and the plain manage token is never stored.
     """
-    sig = hmac.new(token_hash.encode(), f"unsubscribe:{subscriber_id}".encode(), "sha256")
-    return f"{subscriber_id}.{sig.hexdigest()[:32]}"
+    sig = hmac.digest(token_hash.encode(), f"unsubscribe:{subscriber_id}".encode(), "sha256")
+    return f"{subscriber_id}.{sig.hex()[:32]}"
 
 
 @dataclass
