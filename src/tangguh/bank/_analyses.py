@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, insert, select
 
@@ -43,30 +44,32 @@ class AnalysesMixin:
                 hint_id=f"berikan {list(RESULT_COLUMNS)}",
             )
         values = pd.to_numeric(results["value"], errors="coerce")
-        rows = [
-            {
-                "analysis_id": record.id,
-                "unit_id": str(u),
-                "hazard_class": "" if h is None or pd.isna(h) else str(h),
-                "exposure": str(e),
-                "metric": str(m),
-                "value": None if pd.isna(v) else float(v),
-            }
-            for u, h, e, m, v in zip(
-                results["unit_id"],
-                results["hazard_class"],
-                results["exposure"],
-                results["metric"],
-                values,
+        hazard = results["hazard_class"]
+        rows = list(
+            zip(
+                [record.id] * len(results),
+                results["unit_id"].astype(str),
+                np.where(hazard.isna(), "", hazard.astype(str)).tolist(),
+                results["exposure"].astype(str),
+                results["metric"].astype(str),
+                [None if pd.isna(v) else float(v) for v in values],
                 strict=True,
             )
-        ]
+        )
         head = record.to_json()
         head["created"] = record.created
         with self._tx() as conn:
             conn.execute(insert(S.tg_analysis).values(**head))
             if rows:
-                conn.execute(insert(S.tg_analysis_result), rows)
+                # Plain driver executemany: tens of thousands of result rows per run,
+                # where SQLAlchemy's per-row parameter processing would dominate.
+                sql = (
+                    "INSERT INTO tg_analysis_result (analysis_id, unit_id, hazard_class, "
+                    "exposure, metric, value) VALUES (?, ?, ?, ?, ?, ?)"
+                )
+                if conn.dialect.paramstyle != "qmark":
+                    sql = sql.replace("?", "%s")
+                conn.exec_driver_sql(sql, rows)
         return record.id
 
     def analyses(self, *, kind: str | None = None) -> list[AnalysisRecord]:

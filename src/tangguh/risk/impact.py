@@ -32,6 +32,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyproj
 import shapely
 
 from tangguh._spatial import points_in_polygons
@@ -165,10 +166,23 @@ def _classified_hazard(
     return out[(index >= 0) & polygonal].reset_index(drop=True)
 
 
+@dataclass
+class _Zones:
+    """The pieces unit ∩ class zone (UTM 48S), with the unit position and class of each."""
+
+    geoms: np.ndarray
+    unit: np.ndarray
+    klass: np.ndarray
+
+
 def _class_areas(
     units: gpd.GeoDataFrame, hazard: gpd.GeoDataFrame, n_classes: int
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Area (m²) of each unit in each class (most severe class wins on overlaps)."""
+) -> tuple[pd.DataFrame, pd.Series, _Zones]:
+    """Area (m²) of each unit in each class (most severe class wins on overlaps).
+
+    Also returns the pieces themselves, so points (buildings) are placed in a unit and
+    a class by one point-in-polygon pass over the same geometry.
+    """
     metric_units = units.to_crs(_METRIC_CRS)
     unit_geoms = shapely.make_valid(metric_units.geometry.to_numpy())
     unit_area = pd.Series(shapely.area(unit_geoms), index=units["unit_id"].to_numpy())
@@ -176,6 +190,9 @@ def _class_areas(
     hz_geoms = shapely.make_valid(hz.geometry.to_numpy())
     covered = None
     columns = {}
+    zone_geoms: list[np.ndarray] = []
+    zone_unit: list[np.ndarray] = []
+    zone_class: list[np.ndarray] = []
     tree = shapely.STRtree(unit_geoms)
     for k in range(n_classes - 1, -1, -1):
         parts = hz_geoms[hz["class_index"].to_numpy() == k]
@@ -190,11 +207,46 @@ def _class_areas(
             pieces = shapely.get_parts(zone)
             pairs = tree.query(pieces, predicate="intersects")
             if pairs.shape[1]:
-                overlap = shapely.area(shapely.intersection(unit_geoms[pairs[1]], pieces[pairs[0]]))
-                np.add.at(area, pairs[1], overlap)
+                inter = shapely.intersection(unit_geoms[pairs[1]], pieces[pairs[0]])
+                np.add.at(area, pairs[1], shapely.area(inter))
+                keep = ~shapely.is_empty(inter)
+                zone_geoms.append(inter[keep])
+                zone_unit.append(pairs[1][keep])
+                zone_class.append(np.full(int(keep.sum()), k))
         columns[k] = area
     frame = pd.DataFrame({k: columns[k] for k in range(n_classes)}, index=unit_area.index)
-    return frame, unit_area
+    zones = _Zones(
+        np.concatenate(zone_geoms) if zone_geoms else np.empty(0, dtype=object),
+        np.concatenate(zone_unit) if zone_unit else np.empty(0, dtype=np.intp),
+        np.concatenate(zone_class) if zone_class else np.empty(0, dtype=np.int64),
+    )
+    return frame, unit_area, zones
+
+
+def _place(
+    x: np.ndarray, y: np.ndarray, zones: _Zones, unit_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Class (-1: none) and unit id of lon/lat points, from the unit ∩ zone pieces.
+
+    A point on a shared edge takes the most severe class, then the lowest unit_id
+    (as :func:`tangguh.admin.units.lookup_points`).
+    """
+    utm = pyproj.Transformer.from_crs("EPSG:4326", _METRIC_CRS, always_xy=True)
+    ux, uy = utm.transform(x, y)
+    pt, piece = points_in_polygons(
+        np.asarray(ux), np.asarray(uy), zones.geoms, predicate="intersects"
+    )
+    klass = np.full(len(x), -1, dtype=np.int64)
+    where = np.full(len(x), None, dtype=object)
+    if pt.size:
+        k = zones.klass[piece]
+        rank = pd.Series(unit_ids).rank(method="first").to_numpy()[zones.unit[piece]]
+        order = np.lexsort((rank, -k, pt))
+        first_pt, first = np.unique(pt[order], return_index=True)
+        chosen = piece[order][first]
+        klass[first_pt] = zones.klass[chosen]
+        where[first_pt] = unit_ids[zones.unit[chosen]]
+    return klass, where
 
 
 #: Population groups broken down when the bank has them per unit (Dukcapil profile).
@@ -391,7 +443,7 @@ def flood_impact(
 
     t0 = time.perf_counter()
     population, pop_method = _population_at(all_units, level)
-    areas, unit_area = _class_areas(units, hz, len(cls.classes))
+    areas, unit_area, zones = _class_areas(units, hz, len(cls.classes))
     share = areas.div(unit_area.replace(0, np.nan), axis=0).fillna(0).clip(upper=1)
     affected = share.mul(population.reindex(areas.index).fillna(0), axis=0)
     timings["population"] = time.perf_counter() - t0
@@ -404,7 +456,7 @@ def flood_impact(
         minx, miny, maxx, maxy = (float(v) for v in hz.total_bounds)
         version = versions.setdefault(buildings, bank.layer(buildings).current_version)
         points = bank.layer_points(buildings, version=version, bbox=(minx, miny, maxx, maxy))
-        klass, where = _locate((points.x, points.y), hz, all_units, level)
+        klass, where = _place(points.x, points.y, zones, units["unit_id"].to_numpy())
         hit = klass >= 0
         if hit.any():
             table = pd.DataFrame({"unit": where[hit], "k": klass[hit]}).dropna()
