@@ -60,6 +60,25 @@ def _allow_http(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TANGGUH_DELIVERY_ALLOW_HTTP", "1")
 
 
+def _browser_push_keys() -> dict[str, str]:
+    """Keys as a browser's PushSubscription has them (a fresh P-256 pair, 16-byte auth)."""
+    import base64
+
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    point = (
+        ec.generate_private_key(ec.SECP256R1())
+        .public_key()
+        .public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    )
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    return {"p256dh": b64(point), "auth": b64(os.urandom(16))}
+
+
 def _rows(bank: Bank) -> list[dict[str, Any]]:
     with bank.connect() as conn:
         return [dict(r) for r in conn.execute(select(tg_outbox)).mappings()]
@@ -267,7 +286,7 @@ def test_every_channel_and_no_contact_in_logs(
             "telegram": "987654321",
             "webhook": rx.url + "/private-path-q9z",
             "webpush": json.dumps(
-                {"endpoint": rx.base + "/push/endpoint-x7y", "keys": {"p256dh": "k", "auth": "a"}}
+                {"endpoint": rx.base + "/push/endpoint-x7y", "keys": _browser_push_keys()}
             ),
         }
         sub = subs.subscribe(city, rw=RW1, language="id", channels=contacts)

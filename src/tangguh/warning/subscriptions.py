@@ -188,8 +188,30 @@ def validate_address(channel: str, address: str) -> str:
                 "berikan URL endpoint atau JSON dari PushSubscription.toJSON()",
             ) from None
         _check_url(channel, endpoint)
+        keys = sub.get("keys") or {}
+        if keys and not _push_keys_ok(keys):
+            raise _bad_address(
+                channel,
+                "",
+                "the push subscription keys are not a P-256 key (p256dh) and a 16-byte auth secret",
+                "kunci langganan push bukan kunci P-256 (p256dh) dan rahasia auth 16 bita",
+                "send PushSubscription.toJSON() from the browser unchanged",
+                "kirim PushSubscription.toJSON() dari peramban tanpa diubah",
+            )
         return json.dumps(sub, separators=(",", ":"), sort_keys=True)
     return _check_url(channel, value)
+
+
+def _push_keys_ok(keys: Any) -> bool:
+    """p256dh: an uncompressed P-256 point (65 bytes); auth: 16 bytes (base64url)."""
+    import base64
+
+    try:
+        p256dh = base64.urlsafe_b64decode(str(keys["p256dh"]) + "==")
+        auth = base64.urlsafe_b64decode(str(keys["auth"]) + "==")
+    except (KeyError, TypeError, ValueError):
+        return False
+    return len(p256dh) == 65 and p256dh[0] == 4 and len(auth) == 16
 
 
 def _minutes(text: str | int) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import smtplib
 import time
@@ -33,6 +34,8 @@ import aiohttp
 
 from tangguh.warning.delivery.outbox import Claimed
 from tangguh.warning.delivery.render import links, render_for
+
+log = logging.getLogger("tangguh.warning.delivery.channels")
 
 __all__ = [
     "DEFAULT_RATES",
@@ -80,6 +83,10 @@ class ChannelConfig:
     smtp_from: str = "peringatan@tangguh.invalid"
     smtp_starttls: bool = False
     timeout: float = 15.0
+    #: VAPID key (PEM, or the base64url raw private key) and subject ("mailto:…") for
+    #: web push (RFC 8292); without a key, pushes go unsigned (many services refuse them)
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:peringatan@tangguh.invalid"
     rates: dict[str, float | None] = field(default_factory=lambda: dict(DEFAULT_RATES))
 
     @classmethod
@@ -105,6 +112,8 @@ class ChannelConfig:
             smtp_from=env("TANGGUH_SMTP_FROM", "peringatan@tangguh.invalid"),
             smtp_starttls=env("TANGGUH_SMTP_STARTTLS") == "1",
             timeout=float(env("TANGGUH_DELIVERY_TIMEOUT", "15")),
+            vapid_private_key=env("TANGGUH_VAPID_PRIVATE_KEY"),
+            vapid_subject=env("TANGGUH_VAPID_SUBJECT", "mailto:peringatan@tangguh.invalid"),
             rates=merged,
         )
 
@@ -154,6 +163,7 @@ class Sender:
         self.config = config
         self._cache: dict[tuple[int, str, str], dict[str, Any]] = {}
         self._timeout = aiohttp.ClientTimeout(total=config.timeout)
+        self._vapid_key: Any = None
 
     def _render(self, item: Claimed, content: dict[str, Any]) -> dict[str, Any]:
         link = links(item.ack_token, item.unsubscribe_token)
@@ -165,6 +175,9 @@ class Sender:
         except (TimeoutError, aiohttp.ClientError, OSError, smtplib.SMTPException) as exc:
             permanent = isinstance(exc, smtplib.SMTPRecipientsRefused)
             return SendResult(ok=False, retryable=not permanent, error=type(exc).__name__)
+        except Exception as exc:  # a bad address or payload: never stall the worker
+            log.warning("delivery %s failed: %s", item.outbox_id, type(exc).__name__)
+            return SendResult(ok=False, retryable=False, error=type(exc).__name__)
 
     async def _post(
         self, url: str, key: str, payload: dict[str, Any] | None, headers: dict[str, str]
@@ -213,9 +226,17 @@ class Sender:
         return SendResult(ok=False, retryable=False, error=f"unknown channel {ch}")
 
     async def _webpush(self, item: Claimed, content: dict[str, Any]) -> SendResult:
-        endpoint = item.address
-        if endpoint.startswith("{"):
-            endpoint = str(json.loads(endpoint)["endpoint"])
+        """Web push (RFC 8030): the message encrypted for the browser (RFC 8291,
+        aes128gcm, with pywebpush/http_ece) and signed with VAPID (RFC 8292).
+
+        The address is the browser's PushSubscription as JSON (``endpoint`` and
+        ``keys.p256dh``/``keys.auth``); a bare endpoint URL gets an empty push (the
+        service worker then fetches the alert).
+        """
+        sub: dict[str, Any] = (
+            json.loads(item.address) if item.address.startswith("{") else {"endpoint": item.address}
+        )
+        endpoint = str(sub["endpoint"])
         alert = content["alert"]
         ttl = 3600
         if alert.get("expires"):
@@ -226,15 +247,52 @@ class Sender:
             "TTL": str(ttl),
             "Urgency": "high" if int(alert.get("level") or 4) <= 2 else "normal",
             "Topic": hashlib.sha256(str(alert["alert_id"]).encode()).hexdigest()[:32],
-            "Content-Length": "0",
         }
-        timeout = aiohttp.ClientTimeout(total=self.config.timeout)
-        async with self.session.post(endpoint, headers=headers, timeout=timeout) as resp:
+        body = b""
+        keys = sub.get("keys") or {}
+        if keys.get("p256dh") and keys.get("auth"):
+            from pywebpush import WebPusher
+
+            msg = self._render(item, content)
+            data = json.dumps(
+                {"title": msg["subject"], "body": msg["text"], "alert_id": alert["alert_id"]},
+                ensure_ascii=False,
+            ).encode()
+            encoded = WebPusher(sub).encode(data, content_encoding="aes128gcm")
+            body = encoded["body"]
+            headers["Content-Encoding"] = "aes128gcm"
+            headers["Content-Type"] = "application/octet-stream"
+        headers["Content-Length"] = str(len(body))
+        if self.config.vapid_private_key:
+            headers.update(self._vapid(endpoint))
+        async with self.session.post(
+            endpoint, data=body, headers=headers, timeout=self._timeout
+        ) as resp:
             await resp.read()
             result = _classify(resp.status, resp.headers.get("Retry-After"))
         if resp.status in (404, 410):  # subscription gone
             result.retryable = False
         return result
+
+    def _vapid(self, endpoint: str) -> dict[str, str]:
+        """The VAPID Authorization header for the push service of ``endpoint``."""
+        from urllib.parse import urlsplit
+
+        from py_vapid import Vapid
+
+        key = self.config.vapid_private_key or ""
+        if self._vapid_key is None:
+            self._vapid_key = (
+                Vapid.from_pem(key.encode()) if "BEGIN" in key else Vapid.from_string(key)
+            )
+        parts = urlsplit(endpoint)
+        claims = {
+            "aud": f"{parts.scheme}://{parts.netloc}",
+            "sub": self.config.vapid_subject,
+            "exp": int(time.time()) + 12 * 3600,
+        }
+        signed = self._vapid_key.sign(claims)
+        return {k: str(v) for k, v in signed.items()}
 
     def _smtp(self, item: Claimed, msg: dict[str, Any]) -> None:
         cfg = self.config
