@@ -164,6 +164,7 @@ class Sender:
         self._cache: dict[tuple[int, str, str], dict[str, Any]] = {}
         self._timeout = aiohttp.ClientTimeout(total=config.timeout)
         self._vapid_key: Any = None
+        self._webhook_json: dict[tuple[int, str], str] = {}
 
     def _render(self, item: Claimed, content: dict[str, Any]) -> dict[str, Any]:
         link = links(item.ack_token, item.unsubscribe_token)
@@ -189,13 +190,38 @@ class Sender:
             await resp.read()
             return _classify(resp.status, resp.headers.get("Retry-After"))
 
+    def _webhook_body(self, item: Claimed, msg: dict[str, Any]) -> bytes:
+        """``{"idempotency_key", **payload}`` as JSON; the part shared by every household
+        of one message and language is encoded once."""
+        payload = msg["payload"]
+        cache_key = (item.message_id, payload["language"])
+        shared = self._webhook_json.get(cache_key)
+        if shared is None:
+            rest = {k: v for k, v in payload.items() if k != "links"}
+            shared = json.dumps(rest)[1:-1]
+            if len(self._webhook_json) > 1000:  # a long-running worker: keep it small
+                self._webhook_json.clear()
+            self._webhook_json[cache_key] = shared
+        text = (
+            f'{{"idempotency_key": {json.dumps(item.key)}, {shared}, '
+            f'"links": {json.dumps(payload["links"])}}}'
+        )
+        return text.encode()
+
+    async def _post_raw(self, url: str, key: str, body: bytes) -> SendResult:
+        headers = {"Idempotency-Key": key, "Content-Type": "application/json"}
+        async with self.session.post(
+            url, data=body, headers=headers, timeout=self._timeout
+        ) as resp:
+            await resp.read()
+            return _classify(resp.status, resp.headers.get("Retry-After"))
+
     async def _send(self, item: Claimed, content: dict[str, Any]) -> SendResult:
         cfg = self.config
         msg = self._render(item, content)
         ch = item.channel
         if ch == "webhook":
-            body = {"idempotency_key": item.key, **msg["payload"]}
-            return await self._post(item.address, item.key, body, {})
+            return await self._post_raw(item.address, item.key, self._webhook_body(item, msg))
         if ch in ("sms", "whatsapp"):
             url = cfg.sms_url if ch == "sms" else cfg.whatsapp_url
             token = cfg.sms_token if ch == "sms" else cfg.whatsapp_token
