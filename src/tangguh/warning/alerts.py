@@ -830,20 +830,7 @@ def _close(
     """
     current = _record(row)
     if row["issued_version"] is None:
-        conn.execute(
-            update(tg_alert_version)
-            .where(
-                tg_alert_version.c.alert_id == current.alert_id,
-                tg_alert_version.c.status.in_(("draft", "approved")),
-            )
-            .values(status="discarded")
-        )
-        conn.execute(
-            update(tg_alert)
-            .where(tg_alert.c.alert_id == current.alert_id)
-            .values(status="cancelled", updated=now)
-        )
-        rec = replace(current, status="cancelled", updated=now)
+        rec = _end(conn, current, "cancelled", now)
         _event(conn, rec, "discarded", actor, now, reason[0])
         return rec
     data = dict(row["data"] or {})
@@ -906,21 +893,26 @@ def _close(
     return rec
 
 
-def _expire(conn: Connection, row: RowMapping, now: datetime) -> AlertRecord:
-    rec = replace(_record(row), status="expired", updated=now)
+def _end(conn: Connection, current: AlertRecord, status: str, now: datetime) -> AlertRecord:
+    """Close an alert without a new CAP version: discard pending versions, set ``status``."""
     conn.execute(
         update(tg_alert_version)
         .where(
-            tg_alert_version.c.alert_id == rec.alert_id,
+            tg_alert_version.c.alert_id == current.alert_id,
             tg_alert_version.c.status.in_(("draft", "approved")),
         )
         .values(status="discarded")
     )
     conn.execute(
         update(tg_alert)
-        .where(tg_alert.c.alert_id == rec.alert_id)
-        .values(status="expired", updated=now)
+        .where(tg_alert.c.alert_id == current.alert_id)
+        .values(status=status, updated=now)
     )
+    return replace(current, status=status, updated=now)
+
+
+def _expire(conn: Connection, row: RowMapping, now: datetime) -> AlertRecord:
+    rec = _end(conn, _record(row), "expired", now)
     _event(conn, rec, "expired", "system", now)
     return rec
 
