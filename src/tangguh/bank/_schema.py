@@ -26,7 +26,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 __all__ = ["SCHEMA_VERSION", "UTCInstant", "metadata", "to_micros"]
 
 #: Current schema version of the Tangguh tables; see migrations.py.
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 9
 
 
 def to_micros(value: datetime) -> int:

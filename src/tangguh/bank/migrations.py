@@ -75,6 +75,20 @@ def _v7_web(conn: Connection) -> None:
     S.metadata.create_all(conn, tables=TABLES)
 
 
+def _v8_services(conn: Connection) -> None:
+    """Tables of basic services monitoring (issue 6): see ``tangguh.services.tables``."""
+    from tangguh.services.tables import upgrade
+
+    upgrade(conn)
+
+
+def _v9_connectivity(conn: Connection) -> None:
+    """Tables of connectivity (issue 7): see ``tangguh.connectivity.tables``."""
+    from tangguh.connectivity.tables import upgrade
+
+    upgrade(conn)
+
+
 MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (1, _v1_core),
     (2, _v2_sources),
@@ -83,4 +97,6 @@ MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [
     (5, _v5_warning),
     (6, _v6_layer_points),
     (7, _v7_web),
+    (8, _v8_services),
+    (9, _v9_connectivity),
 ]

@@ -44,12 +44,15 @@ def install(app: FastAPI) -> None:
         alerts,
         analyses,
         auth,
+        evacuation,
         incidents,
         reports,
         riskat,
         rwstates,
+        services,
         stations,
         subscriptions,
+        transit,
         units,
     )
 
@@ -65,6 +68,9 @@ def install(app: FastAPI) -> None:
         analyses,
         incidents,
         rwstates,
+        services,
+        transit,
+        evacuation,
         auth,
         admin,
     ):

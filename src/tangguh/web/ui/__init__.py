@@ -100,6 +100,18 @@ def install(app: FastAPI) -> None:
     async def dashboard() -> HTMLResponse:
         return _page("dashboard.html")
 
+    @app.get("/dashboard/services", include_in_schema=False)
+    async def dashboard_services() -> HTMLResponse:
+        return _page("services.html")
+
+    @app.get("/dashboard/reports", include_in_schema=False)
+    async def dashboard_reports() -> HTMLResponse:
+        return _page("reports.html")
+
+    @app.get("/dashboard/connectivity", include_in_schema=False)
+    async def dashboard_connectivity() -> HTMLResponse:
+        return _page("connectivity.html")
+
     @app.get("/portal", include_in_schema=False)
     async def portal() -> HTMLResponse:
         return _page("portal.html")

@@ -1,0 +1,9 @@
+"""Tables of the connectivity transit stage (created by migration 9)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+__all__ = ["TABLES"]
+
+TABLES: list[Table] = []

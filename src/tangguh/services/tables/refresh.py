@@ -1,0 +1,9 @@
+"""Tables of services/refresh.py (created by migration 8)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Table
+
+__all__ = ["TABLES"]
+
+TABLES: list[Table] = []
