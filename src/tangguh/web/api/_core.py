@@ -194,6 +194,8 @@ class ApiState:
     lock: threading.RLock = field(default_factory=threading.RLock)
     audit_key: bytes | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+    #: Largest request body (bytes) of a write that is not multipart (JSON, forms).
+    max_body: int = 1_048_576
 
     @classmethod
     def from_env(cls) -> ApiState:
@@ -208,7 +210,13 @@ class ApiState:
             for o in os.environ.get("TANGGUH_WEB_CORS_ORIGINS", "").split(",")
             if o.strip()
         ]
-        return cls(limiter=limiter, token_ttl=timedelta(minutes=minutes), cors_origins=origins)
+        max_body = int(_env_float("TANGGUH_WEB_MAX_BODY_BYTES", 1_048_576.0))
+        return cls(
+            limiter=limiter,
+            token_ttl=timedelta(minutes=minutes),
+            cors_origins=origins,
+            max_body=max_body,
+        )
 
 
 def api_state(request: Request) -> ApiState:
@@ -325,6 +333,87 @@ async def write(
     result = await ctx.run(work)
     request.state.tangguh_audited = True
     return result
+
+
+class _BodyTooLarge(Exception):
+    """Raised from ``receive`` once a request body passes its limit."""
+
+
+#: Extra room for a multipart body beyond its photo (form fields, part headers).
+_MULTIPART_SLACK = 256 * 1024
+
+
+class BodyLimitMiddleware:
+    """Refuse API writes whose body is too large with a 413 problem, before reading it.
+
+    JSON and form bodies may hold ``max_body`` bytes; multipart bodies (a report with
+    its photo) the photo limit plus form fields. A declared ``Content-Length`` over the
+    limit is refused at once; a chunked body is counted as it arrives and refused as
+    soon as it passes the limit, so nothing of it is stored.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, max_multipart: int) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.max_multipart = max_multipart
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope.get("method") not in WRITE_METHODS
+            or not str(scope.get("path", "")).startswith(PREFIX)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").lower()
+        limit = self.max_multipart if ctype.startswith(b"multipart/") else self.max_body
+        declared = headers.get(b"content-length", b"").strip()
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        seen = 0
+        over = False
+        replaced = False
+
+        async def counted() -> Message:
+            nonlocal seen, over
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    over = True
+                    raise _BodyTooLarge
+            return message
+
+        async def watch(message: Message) -> None:
+            # The framework turns a failed body read into its own 400: send the 413.
+            nonlocal replaced
+            if not over:
+                await send(message)
+            elif not replaced and message["type"] == "http.response.start":
+                replaced = True
+                await self._refuse(scope, receive, send, limit)
+
+        try:
+            await self.app(scope, counted, watch)
+        except _BodyTooLarge:
+            if not replaced:
+                await self._refuse(scope, receive, send, limit)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        response = problems.problem_response(
+            413,
+            f"the request body is larger than {limit:,} bytes",
+            detail_id=f"isi permintaan lebih besar dari {limit:,} byte",
+            instance=str(scope.get("path", "")),
+            where="body",
+            hint="send less data (photos: JPEG or PNG of at most 5 MB)",
+            hint_id="kirim data lebih sedikit (foto: JPEG atau PNG paling besar 5 MB)",
+        )
+        scope.setdefault("state", {})["tangguh_write"] = True
+        await response(scope, receive, send)
 
 
 class AuditMiddleware:
@@ -541,7 +630,14 @@ def install_core(app: FastAPI) -> ApiState:
         raise
     app.state.tangguh_api = st
     app.add_exception_handler(ApiError, _api_error)
-    app.add_middleware(AuditMiddleware)
+    from tangguh.web.api._images import MAX_PHOTO_BYTES
+
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_body=st.max_body,
+        max_multipart=max(st.max_body, MAX_PHOTO_BYTES + _MULTIPART_SLACK),
+    )
+    app.add_middleware(AuditMiddleware)  # outside the body limit: refusals are audited
     if st.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
