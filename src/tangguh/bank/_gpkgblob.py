@@ -7,18 +7,67 @@ geometries (GDAL does the same) and no envelope for points.
 
 from __future__ import annotations
 
+import operator
+import threading
 from collections.abc import Sequence
 
 import numpy as np
 import shapely
 from numpy.typing import NDArray
 
-__all__ = ["decode", "encode"]
+__all__ = ["decode", "encode", "remember_wkb"]
 
 _HEADER = np.dtype(
     [("magic", "S2"), ("version", "u1"), ("flags", "u1"), ("srs_id", "<i4"), ("env", "<f8", (4,))]
 )
 _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
+
+
+# The WKB a reader already had for the geometries it returned (one slot): encode reuses it
+# for every geometry that is still the very object read, instead of serialising again.
+_SOURCE: tuple[NDArray[np.object_], NDArray[np.object_]] | None = None
+_SOURCE_LOCK = threading.Lock()
+
+
+def remember_wkb(geoms: NDArray[np.object_], wkb: NDArray[np.object_]) -> None:
+    """Remember that ``wkb[i]`` is the little-endian ISO WKB of ``geoms[i]``.
+
+    Only 2D WKB of simple feature types in little-endian order is kept (that is what
+    :func:`encode` writes); other entries are set to None and serialised as usual. The
+    slot holds one read at a time and is emptied when :func:`encode` uses it.
+    """
+    global _SOURCE
+    n = len(geoms)
+    if n == 0 or len(wkb) != n:
+        return
+    wkb = np.asarray(wkb, dtype=object).copy()
+    missing = np.fromiter((w is None for w in wkb), dtype=bool, count=n)
+    heads = np.frombuffer(
+        b"".join(b"\x00\x00\x00\x00\x00" if w is None else w[:5] for w in wkb),
+        dtype=np.dtype([("order", "u1"), ("type", "<u4")]),
+    )
+    ok = ~missing & (heads["order"] == 1) & (heads["type"] >= 1) & (heads["type"] <= 7)
+    ok &= ~shapely.is_empty(np.asarray(geoms, dtype=object))
+    wkb[~ok] = None
+    with _SOURCE_LOCK:
+        _SOURCE = (np.asarray(geoms, dtype=object).copy(), wkb)
+
+
+def _reusable(geoms: NDArray[np.object_]) -> NDArray[np.object_] | None:
+    """The remembered WKB for ``geoms`` (None where a geometry was replaced)."""
+    global _SOURCE
+    with _SOURCE_LOCK:
+        entry = _SOURCE
+        if entry is None or len(entry[0]) != len(geoms):
+            return None
+        _SOURCE = None
+    ref, wkb = entry
+    same = np.fromiter(map(operator.is_, geoms, ref), dtype=bool, count=len(geoms))
+    if not same.any():
+        return None
+    out = wkb.copy()
+    out[~same] = None
+    return out
 
 
 def encode(
@@ -30,7 +79,15 @@ def encode(
     (minx, miny, maxx, maxy; NaN for missing/empty) for the R-tree.
     """
     n = len(geoms)
-    wkb = shapely.to_wkb(geoms, byte_order=1, flavor="iso")
+    known = _reusable(geoms)
+    wkb: NDArray[np.object_]
+    if known is None:
+        wkb = np.asarray(shapely.to_wkb(geoms, byte_order=1, flavor="iso"), dtype=object)
+    else:
+        wkb = known
+        todo = np.flatnonzero(np.fromiter((w is None for w in known), dtype=bool, count=n))
+        if len(todo):
+            wkb[todo] = shapely.to_wkb(geoms[todo], byte_order=1, flavor="iso")
     bounds = shapely.bounds(geoms)
     is_point = shapely.get_type_id(geoms) == 0
     empty = shapely.is_empty(geoms)

@@ -12,11 +12,13 @@ import zipfile
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyarrow
 import pyogrio
 import shapely
 
+from tangguh.bank._gpkgblob import remember_wkb
 from tangguh.errors import ImportError_
 from tangguh.io._csv import _encoding_error
 from tangguh.io._encoding import (
@@ -120,9 +122,15 @@ def _read_gdal(
     use_arrow = _is_utf8(read_encoding)
     gdal_encoding = _gdal_encoding(read_encoding) if read_encoding is not None else None
     try:
-        frame = pyogrio.read_dataframe(
-            gdal_path, layer=layer, use_arrow=use_arrow, encoding=gdal_encoding
+        frame = (
+            _read_keeping_wkb(gdal_path, layer, gdal_encoding)
+            if use_arrow and driver != "KML"
+            else None
         )
+        if frame is None:
+            frame = pyogrio.read_dataframe(
+                gdal_path, layer=layer, use_arrow=use_arrow, encoding=gdal_encoding
+            )
         if use_arrow:
             _assert_utf8(frame)
     except (UnicodeDecodeError, pyarrow.ArrowException) as exc:
@@ -150,6 +158,37 @@ def _read_gdal(
     if layer is None:
         layer = Path(gdal_path).stem
     return frame, layer, source
+
+
+def _read_keeping_wkb(
+    gdal_path: str, layer: str | None, encoding: str | None
+) -> gpd.GeoDataFrame | None:
+    """pyogrio's Arrow read, keeping the WKB it read so the bank need not make it again.
+
+    The same frame ``pyogrio.read_dataframe(use_arrow=True)`` gives for layers without
+    date/time or JSON fields (``None`` for those: the caller reads them the usual way).
+    The WKB is handed to :func:`tangguh.bank._gpkgblob.remember_wkb`.
+    """
+    info = pyogrio.read_info(gdal_path, layer=layer, encoding=encoding)
+    dtypes = [str(d) for d in info.get("dtypes", [])]
+    subtypes = [str(s) for s in info.get("ogr_subtypes", []) or []]
+    if any(d.startswith("datetime") for d in dtypes) or "OFSTJSON" in subtypes:
+        return None
+    meta, table = pyogrio.read_arrow(gdal_path, layer=layer, encoding=encoding)
+    geometry_name = meta["geometry_name"] or "wkb_geometry"
+    if geometry_name not in table.column_names:
+        return None
+    column = table.column(geometry_name)
+    if isinstance(column.type, pyarrow.BaseExtensionType):
+        column = column.cast(column.type.storage_type)
+    wkb = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    table = table.drop_columns([geometry_name])
+    df = table.to_pandas(self_destruct=True)
+    del table
+    geoms = np.asarray(shapely.from_wkb(wkb), dtype=object)
+    frame = gpd.GeoDataFrame(df, geometry=geoms, crs=meta["crs"])
+    remember_wkb(frame.geometry.to_numpy(), wkb)
+    return frame
 
 
 def _read_parquet(path: Path) -> gpd.GeoDataFrame:
