@@ -30,12 +30,13 @@ from sqlalchemy import func, select
 
 from tangguh.bank import LayerMeta, open_bank
 from tangguh.bank.base import AnalysisRecord
+from tangguh.services.tables.reports import tg_svc_report, tg_svc_report_photo
 from tangguh.warning import alerts, cap, chain
 from tangguh.warning.model import Reading, Transition, Trigger, WarnedArea
 from tangguh.warning.rules import set_station_areas, set_thresholds
 from tangguh.web import create_app
 from tangguh.web.api import security
-from tangguh.web.tables import tg_web_photo, tg_web_report, tg_web_user
+from tangguh.web.tables import tg_web_user
 
 with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed
     warnings.simplefilter("ignore")
@@ -518,13 +519,15 @@ def test_reports_with_photos(world: World, client: TestClient) -> None:
     else:
         with open_bank(world.url) as bank, bank.connect() as conn:
             data = conn.execute(
-                select(tg_web_photo.c.data).where(tg_web_photo.c.report_id == rep["report_id"])
+                select(tg_svc_report_photo.c.data).where(
+                    tg_svc_report_photo.c.report_id == rep["report_id"]
+                )
             ).scalar()
         assert bytes(data) == got.content
     plain = client.post(f"{V1}/reports", json={"lon": lon, "lat": lat, "depth_cm": 0}, headers=cit)
     assert plain.status_code == 201 and plain.json()["photo_url"] is None
 
-    before = (_count(world, tg_web_report), _count(world, tg_web_photo))
+    before = (_count(world, tg_svc_report), _count(world, tg_svc_report_photo))
     fake = b"this is not a photo, just text pretending to be one\n" * 10
     problem(
         client.post(
@@ -582,7 +585,10 @@ def test_reports_with_photos(world: World, client: TestClient) -> None:
         ),
         415,
     )
-    assert (_count(world, tg_web_report), _count(world, tg_web_photo)) == before  # nothing stored
+    assert (
+        _count(world, tg_svc_report),
+        _count(world, tg_svc_report_photo),
+    ) == before  # nothing stored
     if world.backend == "gpkg":
         folder = Path(world.url).with_suffix(".media") / "reports"
         assert len(list(folder.iterdir())) == 1  # no stray files

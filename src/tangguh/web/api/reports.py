@@ -1,73 +1,135 @@
-"""Citizen flood reports: send (citizen, rate-limited), list and view (public), review
-(operator).
+"""Citizen reports over HTTP: submit (citizen), public list, operator lifecycle actions,
+reporter confirm/reopen with the token returned once at submit, per-RW summary and RW
+flood-state suggestions. The rules live in :mod:`tangguh.services.reports`.
 
-A report is a point inside the city (the admin units' extent, and inside a unit of
-the bank), a depth 0-500 cm, a text up to 1000 characters and an optional photo (a real
-PNG or JPEG by its bytes, at most 5 MB, metadata stripped). The reporter's user id is
-stored but never returned by any endpoint; the RW and kelurahan are matched with
-``tangguh.admin.store.lookup``. Photos: next to an embedded bank in ``<bank>.media/
-reports/<report_id>.png|jpg``; in PostGIS in a bytea column (``tg_web_photo.data``).
-Rejected reports and their photos are shown to operators only.
+- ``POST reports`` (citizen; JSON or multipart with ``photo``): the report and its
+  ``token``, once; rate-limited per address and per reporter.
+- ``GET reports`` (filters status, type, rw, kelurahan, unit, since, overdue, flagged),
+  ``GET reports/{id}``, ``…/events``, ``…/photo``, ``…/photos/{photo_id}``,
+  ``GET reports/summary``, ``GET reports/units``: public (operators see more).
+- ``GET reports/overdue``, ``GET reports/suggestions``, ``GET reports/abuse``: operator.
+- ``POST reports/{id}/verify|reject|restore|assign|start|review`` and
+  ``POST reports/{id}/resolve`` (multipart with ``photo``): operator.
+- ``POST reports/{id}/confirm`` (token), ``POST reports/{id}/reopen`` (token or operator).
+
+The reporter's identity and the token are never returned by a read; operators see a
+pseudonym (``reporter_key``) and the abuse flags. Photos: next to an embedded bank in
+``<bank>.media/reports/``; in PostGIS in a bytea column. Errors: an action the status
+does not allow is 409, a wrong token 403, a photo that is not an image 415, too large 413.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import os
-import secrets
-import uuid
-from datetime import UTC, datetime
-from email import policy
-from email.parser import BytesParser
+import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import ValidationError
-from sqlalchemy import insert, select, update
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tangguh.bank import Bank
-from tangguh.errors import InputError, NotFoundError
+from tangguh.errors import InputError, TangguhError
+from tangguh.services import reports as svc
 from tangguh.web.api._core import (
     PREFIX,
     ApiError,
     ApiState,
+    _audit_key,
     api_state,
     call,
-    iso,
+    client_ip,
     limited,
     parse_time,
     require,
     who,
     write,
 )
-from tangguh.web.api._images import MAX_PHOTO_BYTES, sniff, strip_metadata
-from tangguh.web.api._models import ReportIn, ReportOut, ReviewIn
 from tangguh.web.api.security import Principal
-from tangguh.web.api.units import city_bounds, point_units
-from tangguh.web.tables import tg_web_photo, tg_web_report
 
-__all__ = ["media_dir", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["reports"])
+T = TypeVar("T")
 
+MAX_PHOTO_BYTES = svc.MAX_PHOTO_BYTES
 #: Largest request body: the photo plus room for the form fields.
 MAX_BODY = MAX_PHOTO_BYTES + 64 * 1024
-PUBLIC_STATUSES = ("new", "verified")
-STATUSES = ("new", "verified", "rejected")
-_EXT = {"image/png": "png", "image/jpeg": "jpg"}
+ReportTypeName = Literal[
+    "flood", "water_outage", "water_quality", "waste_pile", "blocked_drain",
+    "damaged_infrastructure",
+]  # fmt: skip
 
 
-def media_dir(bank: Bank) -> Path | None:
-    """``<bank>.media/reports`` for an embedded bank; None for PostGIS (bytea)."""
-    from tangguh.bank.gpkg import GpkgBank
+# -- models ----------------------------------------------------------------------------------
 
-    if isinstance(bank, GpkgBank):
-        return Path(bank.path).with_suffix(".media") / "reports"
-    return None
+
+class ReportBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: ReportTypeName = "flood"
+    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
+    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
+    depth_cm: float | None = Field(default=None, ge=0, le=500, allow_inf_nan=False)
+    text: str = Field(default="", max_length=1000)
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class AssignIn(NoteIn):
+    unit: str | None = Field(default=None, max_length=128)
+
+
+class TokenIn(NoteIn):
+    token: str | None = Field(default=None, max_length=256)
+
+
+class ReviewBody(NoteIn):
+    status: Literal["verified", "rejected", "new"]
+
+
+class Sla(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    reach_due: str
+    resolve_due: str
+    reach_overdue: bool
+    resolve_overdue: bool
+    overdue: bool
+
+
+class ReportView(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    report_id: str
+    type: str
+    t: str
+    lon: float
+    lat: float
+    depth_cm: float | None = None
+    text: str | None = None
+    status: str
+    rw_id: str | None = None
+    kelurahan_id: str | None = None
+    unit: str | None = None
+    unit_name: str | None = None
+    cluster_id: str
+    cluster_size: int
+    photo_url: str | None = None
+    resolution_photo_urls: list[str] = []
+    sla: Sla
+
+
+class SubmittedView(ReportView):
+    token: str
+
+
+# -- body parsing ------------------------------------------------------------------------------
 
 
 def _too_large() -> ApiError:
@@ -99,14 +161,64 @@ async def _read_body(request: Request) -> bytes:
 
 def _bad_body(what: str, what_id: str) -> InputError:
     return InputError(
-        f"unreadable report: {what}",
+        f"unreadable request: {what}",
         where="body",
-        hint="send JSON {lon, lat, depth_cm, text} or multipart/form-data with those "
+        hint="send JSON {type, lon, lat, depth_cm, text} or multipart/form-data with those "
         "fields and an optional 'photo' file",
-        message_id=f"laporan tidak terbaca: {what_id}",
-        hint_id="kirim JSON {lon, lat, depth_cm, text} atau multipart/form-data dengan "
+        message_id=f"permintaan tidak terbaca: {what_id}",
+        hint_id="kirim JSON {type, lon, lat, depth_cm, text} atau multipart/form-data dengan "
         "kolom tersebut dan berkas 'photo' (opsional)",
     )
+
+
+_BOUNDARY = re.compile(r'boundary=(?:"([^"]{1,200})"|([^;\s]{1,200}))', re.IGNORECASE)
+_NAME = re.compile(r'(?:^|;)\s*name="((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+_FILENAME = re.compile(r"(?:^|;)\s*filename\*?=", re.IGNORECASE)
+
+
+def parse_multipart(content_type: str, body: bytes) -> tuple[dict[str, str], dict[str, bytes]]:
+    """Fields and files of a ``multipart/form-data`` body (RFC 7578).
+
+    A single pass of ``bytes.find`` over the body (no copy per line), so a 5 MB photo
+    costs about as much as reading it.
+    """
+    found = _BOUNDARY.search(content_type)
+    if not found:
+        raise _bad_body("multipart without a boundary", "multipart tanpa boundary")
+    delim = b"--" + (found.group(1) or found.group(2)).encode("latin-1")
+    pos = body.find(delim)
+    if pos < 0:
+        raise _bad_body("malformed multipart body", "isi multipart rusak")
+    pos += len(delim)
+    fields: dict[str, str] = {}
+    files: dict[str, bytes] = {}
+    while not body.startswith(b"--", pos):
+        if not body.startswith(b"\r\n", pos):
+            raise _bad_body("malformed multipart body", "isi multipart rusak")
+        pos += 2
+        end = body.find(b"\r\n" + delim, pos)
+        head_end = body.find(b"\r\n\r\n", pos, end if end >= 0 else None)
+        if end < 0 or head_end < 0:
+            raise _bad_body("malformed multipart body", "isi multipart rusak")
+        disposition = ""
+        for line in body[pos:head_end].decode("latin-1").split("\r\n"):
+            key, _, value = line.partition(":")
+            if key.strip().lower() == "content-disposition":
+                disposition = value
+        name = _NAME.search(disposition)
+        content = body[head_end + 4 : end]
+        pos = end + 2 + len(delim)
+        if name is None:
+            continue
+        key = name.group(1)
+        if _FILENAME.search(disposition):
+            files[key] = content
+            continue
+        try:
+            fields[key] = content.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _bad_body(f"field {key} is not UTF-8", f"kolom {key} bukan UTF-8") from exc
+    return fields, files
 
 
 def _parse(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes | None]:
@@ -129,215 +241,102 @@ def _parse(content_type: str, body: bytes) -> tuple[dict[str, Any], bytes | None
             hint="use application/json or multipart/form-data",
             hint_id="gunakan application/json atau multipart/form-data",
         )
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    fields, files = parse_multipart(content_type, body)
+    form: dict[str, Any] = {k: v for k, v in fields.items() if not (k == "depth_cm" and v == "")}
+    photo = files.get("photo") or None
+    for extra in set(files) - {"photo"}:
+        form[extra] = "(file)"  # refused by the model: unknown field
+    return form, photo
+
+
+def _photo(raw: bytes) -> svc.Photo:
     try:
-        msg = BytesParser(policy=policy.HTTP).parsebytes(head + body)
-    except Exception as exc:  # the stdlib parser is lenient; belt and braces
-        raise _bad_body("malformed multipart body", "isi multipart rusak") from exc
-    if not msg.is_multipart():
-        raise _bad_body("malformed multipart body", "isi multipart rusak")
-    fields: dict[str, Any] = {}
-    photo: bytes | None = None
-    for part in msg.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True)
-        if not isinstance(name, str) or payload is None:
-            continue
-        if name == "photo":
-            if part.get_filename() is not None or payload:
-                photo = bytes(payload) if payload else None
-            continue
-        try:
-            fields[name] = bytes(payload).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _bad_body(f"field {name} is not UTF-8", f"kolom {name} bukan UTF-8") from exc
-    return fields, photo
-
-
-def _check_photo(photo: bytes) -> tuple[str, bytes]:
-    if len(photo) > MAX_PHOTO_BYTES:
-        raise _too_large()
-    kind = sniff(photo)
-    if kind is None:
+        return svc.check_photo(raw)
+    except svc.PhotoError as exc:
         raise ApiError(
-            415,
-            "the photo is not a PNG or JPEG image",
-            message_id="foto bukan gambar PNG atau JPEG",
-            where="photo",
-            hint="send a photo taken with a camera or phone (JPEG) or a PNG",
-            hint_id="kirim foto dari kamera atau ponsel (JPEG) atau PNG",
-        )
-    return kind, strip_metadata(photo, kind)
+            413 if exc.reason == "size" else 415,
+            exc.message,
+            message_id=exc.message_id or exc.message,
+            where=exc.where,
+            hint=exc.hint,
+            hint_id=exc.hint_id,
+        ) from exc
 
 
-def _report_json(row: Any) -> dict[str, Any]:
-    out = {
-        k: iso(row[k])
-        for k in (
-            "report_id",
-            "t",
-            "lon",
-            "lat",
-            "depth_cm",
-            "text",
-            "status",
-            "rw_id",
-            "kelurahan_id",
-        )
-    }
-    out["photo_url"] = (
-        f"{PREFIX}/reports/{row['report_id']}/photo" if row["photo_type"] is not None else None
-    )
+def _validated(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
+
+
+# -- views -------------------------------------------------------------------------------------
+
+
+def _view(item: dict[str, Any]) -> dict[str, Any]:
+    rid = item["report_id"]
+    out = dict(item)
+    out["photo_url"] = f"{PREFIX}/reports/{rid}/photo" if item.get("photo") else None
+    out["resolution_photo_urls"] = [
+        f"{PREFIX}/reports/{rid}/photos/{pid}" for pid in item.get("resolution_photos", [])
+    ]
+    out["events_url"] = f"{PREFIX}/reports/{rid}/events"
     return out
 
 
-def _store(
-    bank: Bank,
-    st: ApiState,
-    report: ReportIn,
-    photo: tuple[str, bytes] | None,
-    reporter_id: str,
-    staged: list[Path],
-) -> dict[str, Any]:
-    minx, miny, maxx, maxy = city_bounds(bank, st)
-    inside = minx <= report.lon <= maxx and miny <= report.lat <= maxy
-    units = point_units(bank, st, report.lon, report.lat) if inside else {}
-    if not units.get("kelurahan"):
-        raise InputError(
-            f"the point lon={report.lon}, lat={report.lat} is outside the city",
-            where="lon/lat",
-            hint=f"the city spans lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f} "
-            "(longitude first)",
-            message_id=f"titik lon={report.lon}, lat={report.lat} berada di luar kota",
-            hint_id=f"kota mencakup lon {minx:.4f}..{maxx:.4f}, lat {miny:.4f}..{maxy:.4f} "
-            "(bujur dahulu)",
-        )
-    rid = uuid.uuid4().hex[:16]
-    now = datetime.now(UTC)
-    rw = units.get("rw")
-    row = {
-        "report_id": rid,
-        "t": now,
-        "lon": report.lon,
-        "lat": report.lat,
-        "depth_cm": report.depth_cm,
-        "text": report.text.strip() or None,
-        "reporter_id": reporter_id,
-        "rw_id": rw["unit_id"] if rw else None,
-        "kelurahan_id": units["kelurahan"]["unit_id"],
-        "status": "new",
-        "photo_type": photo[0] if photo else None,
-    }
-    with bank.begin() as conn:
-        conn.execute(insert(tg_web_report).values(**row))
-        if photo is not None:
-            kind, data = photo
-            folder = media_dir(bank)
-            name = f"{rid}.{_EXT[kind]}"
-            values: dict[str, Any] = {
-                "report_id": rid,
-                "media_type": kind,
-                "size": len(data),
-                "sha256": hashlib.sha256(data).hexdigest(),
-                "path": name if folder is not None else None,
-                "data": None if folder is not None else data,
-            }
-            conn.execute(insert(tg_web_photo).values(**values))
-            if folder is not None:
-                folder.mkdir(parents=True, exist_ok=True)
-                tmp = folder / f".{name}.{secrets.token_hex(4)}.tmp"
-                tmp.write_bytes(data)
-                staged.append(tmp)
-                os.replace(tmp, folder / name)
-                staged.append(folder / name)
-    return _report_json(row)
-
-
-def _list(
-    bank: Bank, status: str | None, since: datetime | None, limit: int, operator: bool
-) -> list[dict[str, Any]]:
-    r = tg_web_report
-    cols = [c for c in r.c if c.name != "reporter_id"]
-    query = select(*cols).order_by(r.c.t.desc(), r.c.report_id).limit(limit)
-    if status is not None:
-        query = query.where(r.c.status == status)
-    elif not operator:
-        query = query.where(r.c.status.in_(PUBLIC_STATUSES))
-    if since is not None:
-        query = query.where(r.c.t >= since)
-    with bank.connect() as conn:
-        return [_report_json(row) for row in conn.execute(query).mappings()]
-
-
-def _not_found(report_id: str) -> NotFoundError:
-    return NotFoundError(
-        f"no report {report_id!r}",
-        where="report_id",
-        hint="list reports with GET /api/v1/reports",
-        message_id=f"tidak ada laporan {report_id!r}",
-        hint_id="lihat daftar laporan dengan GET /api/v1/reports",
+def _http_error(exc: TangguhError) -> TangguhError:
+    """Domain errors with their HTTP status: 409 transition, 403 token, 413/415 photo."""
+    status = 0
+    if isinstance(exc, svc.TransitionError):
+        status = 409
+    elif isinstance(exc, svc.TokenError):
+        status = 403
+    elif isinstance(exc, svc.PhotoError):
+        status = 413 if exc.reason == "size" else 415
+    if not status:
+        return exc
+    return ApiError(
+        status,
+        exc.message,
+        message_id=exc.message_id or exc.message,
+        where=exc.where,
+        hint=exc.hint,
+        hint_id=exc.hint_id,
     )
 
 
-def _get(bank: Bank, report_id: str, operator: bool) -> dict[str, Any]:
-    r = tg_web_report
-    cols = [c for c in r.c if c.name != "reporter_id"]
-    with bank.connect() as conn:
-        row = conn.execute(select(*cols).where(r.c.report_id == report_id)).mappings().first()
-    if row is None or (row["status"] not in PUBLIC_STATUSES and not operator):
-        raise _not_found(report_id)
-    return _report_json(row)
+async def _act(
+    request: Request,
+    principal: Principal,
+    report_id: str,
+    fn: Callable[[Bank], dict[str, Any]],
+    staged: list[Path] | None = None,
+) -> dict[str, Any]:
+    try:
+        return _view(await write(request, principal, fn, object_id=report_id))
+    except TangguhError as exc:
+        for path in staged or []:
+            path.unlink(missing_ok=True)
+        raise _http_error(exc) from exc
+    except BaseException:
+        for path in staged or []:
+            path.unlink(missing_ok=True)
+        raise
 
 
-def _photo(bank: Bank, report_id: str, operator: bool) -> tuple[bytes, str]:
-    _get(bank, report_id, operator)
-    with bank.connect() as conn:
-        row = (
-            conn.execute(select(tg_web_photo).where(tg_web_photo.c.report_id == report_id))
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise NotFoundError(
-            f"report {report_id} has no photo",
-            where="report_id",
-            message_id=f"laporan {report_id} tidak memiliki foto",
-        )
-    folder = media_dir(bank)
-    if row["data"] is not None:
-        return bytes(row["data"]), str(row["media_type"])
-    if folder is None or row["path"] is None or not (folder / row["path"]).is_file():
-        raise NotFoundError(
-            f"the photo file of report {report_id} is missing",
-            where=str(folder),
-            hint="restore the <bank>.media folder from the backup",
-            message_id=f"berkas foto laporan {report_id} hilang",
-            hint_id="pulihkan folder <bank>.media dari cadangan",
-        )
-    return (folder / row["path"]).read_bytes(), str(row["media_type"])
-
-
-def _review(bank: Bank, report_id: str, status: str, actor: str) -> dict[str, Any]:
-    _get(bank, report_id, True)
-    with bank.begin() as conn:
-        conn.execute(
-            update(tg_web_report)
-            .where(tg_web_report.c.report_id == report_id)
-            .values(status=status, reviewed_by=actor, reviewed_at=datetime.now(UTC))
-        )
-    return _get(bank, report_id, True)
-
+# -- submit ----------------------------------------------------------------------------------------
 
 _BODY_DOC = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": ReportIn.model_json_schema()},
+            "application/json": {"schema": ReportBody.model_json_schema()},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "required": ["lon", "lat", "depth_cm"],
+                    "required": ["lon", "lat"],
                     "properties": {
+                        "type": {"type": "string", "enum": list(svc.TYPES), "default": "flood"},
                         "lon": {"type": "number"},
                         "lat": {"type": "number"},
                         "depth_cm": {"type": "number", "minimum": 0, "maximum": 500},
@@ -351,70 +350,110 @@ _BODY_DOC = {
     "responses": {
         "413": {"description": "Photo or request too large"},
         "415": {"description": "Not a PNG/JPEG photo, or an unsupported body type"},
-        "429": {"description": "Too many reports from this address"},
+        "429": {"description": "Too many reports from this address or reporter"},
     },
 }
 
 
+def _ip_hash(bank: Bank, st: ApiState, ip: str) -> str:
+    with bank.connect() as conn:
+        key = _audit_key(st, conn)
+    return hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:16]
+
+
 @router.post(
     "/reports",
-    response_model=ReportOut,
+    response_model=SubmittedView,
     status_code=201,
-    summary="Send a flood report (citizen) / Kirim laporan banjir (warga)",
-    description="JSON or multipart/form-data (with an optional `photo`, PNG/JPEG ≤ 5 MB).",
+    summary="Send a citizen report (citizen) / Kirim laporan warga (warga)",
+    description="JSON or multipart/form-data with an optional `photo` (PNG/JPEG ≤ 5 MB, "
+    "metadata stripped). `type` defaults to flood (then `depth_cm` is required). The "
+    "answer carries a `token`, shown once: the reporter confirms or reopens the resolved "
+    "report with it.",
     dependencies=[Depends(limited("reports"))],
     openapi_extra=_BODY_DOC,
 )
 async def send_report(
     request: Request, principal: Principal = Depends(require("citizen"))
 ) -> dict[str, Any]:
-    body = await _read_body(request)
-    fields, raw_photo = _parse(request.headers.get("content-type", ""), body)
-    try:
-        report = ReportIn.model_validate(fields)
-    except ValidationError as exc:
-        raise RequestValidationError(exc.errors(include_url=False, include_context=False)) from exc
-    photo = _check_photo(raw_photo) if raw_photo else None
     st = api_state(request)
     reporter = principal.id or principal.actor
+    wait = st.limiter.take("reports-reporter", reporter)
+    if wait > 0:
+        seconds = max(1, int(wait + 0.999))
+        raise ApiError(
+            429,
+            f"too many reports from this reporter; retry in {seconds} s",
+            message_id=f"terlalu banyak laporan dari pelapor ini; coba lagi dalam {seconds} detik",
+            where="reporter",
+            hint="wait before sending again",
+            hint_id="tunggu sebelum mengirim lagi",
+            headers={"Retry-After": str(seconds)},
+        )
+    body = await _read_body(request)
+    fields, raw_photo = _parse(request.headers.get("content-type", ""), body)
+    report = _validated(ReportBody, fields)
+    photo = _photo(raw_photo) if raw_photo else None
+    draft = svc.ReportDraft(report.lon, report.lat, report.type, report.depth_cm, report.text)
+    ip = client_ip(request)
     staged: list[Path] = []
+
+    def work(bank: Bank) -> svc.Submitted:
+        return svc.submit(
+            bank,
+            draft,
+            reporter_id=reporter,
+            photo=photo,
+            ip_hash=_ip_hash(bank, st, ip),
+            staged=staged,
+        )
+
     try:
-        return await write(
-            request,
-            principal,
-            lambda bank: _store(bank, st, report, photo, reporter, staged),
-            object_id=lambda d: str(d["report_id"]),
-            status=201,
+        done = await write(
+            request, principal, work, object_id=lambda d: str(d.report["report_id"]), status=201
         )
     except BaseException:
         for path in staged:  # nothing stored: remove a photo whose row was rolled back
             path.unlink(missing_ok=True)
         raise
+    out = _public(done.report)
+    out["token"] = done.token
+    return out
+
+
+def _public(item: dict[str, Any]) -> dict[str, Any]:
+    out = _view(item)
+    out.pop("flags", None)
+    out.pop("reporter_key", None)
+    return out
+
+
+# -- reads ---------------------------------------------------------------------------------
 
 
 @router.get(
     "/reports",
-    response_model=list[ReportOut],
-    summary="Citizen flood reports / Laporan banjir warga",
+    response_model=list[ReportView],
+    summary="Citizen reports / Laporan warga",
     description="Newest first, without the reporters' identity. Rejected reports are "
-    "listed for operators only (status=rejected).",
+    "listed for operators only (status=rejected); operators also see abuse flags.",
 )
 async def list_reports(
     request: Request,
     status: Annotated[str | None, Query(max_length=16)] = None,
+    type: Annotated[str | None, Query(max_length=32)] = None,
+    rw: Annotated[str | None, Query(max_length=190)] = None,
+    kelurahan: Annotated[str | None, Query(max_length=190)] = None,
+    unit: Annotated[str | None, Query(max_length=128)] = None,
     since: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool = False,
+    flagged: bool = False,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
     principal: Principal = Depends(who),
 ) -> list[dict[str, Any]]:
     operator = principal.at_least("operator")
-    if status is not None and status not in STATUSES:
-        raise InputError(
-            f"unknown report status {status!r}",
-            where="status",
-            hint=f"use one of {list(STATUSES)}",
-            message_id=f"status laporan {status!r} tidak dikenal",
-            hint_id=f"gunakan salah satu dari {list(STATUSES)}",
-        )
+    if status is not None:
+        svc._check_status(status)
     if status == "rejected" and not operator:
         raise ApiError(
             403,
@@ -423,14 +462,104 @@ async def list_reports(
             where="status",
         )
     start = parse_time(since, "since")
-    return await call(request, _list, status, start, limit, operator)
+    rows = await call(
+        request,
+        lambda bank: svc.list_reports(
+            bank,
+            status=status,
+            types=type,
+            rw=rw,
+            kelurahan=kelurahan,
+            unit=unit,
+            since=start,
+            overdue_only=overdue,
+            flagged_only=flagged and operator,
+            private=operator,
+            limit=limit,
+        ),
+    )
+    return [_view(x) if operator else _public(x) for x in rows]
 
 
-@router.get("/reports/{report_id}", response_model=ReportOut, summary="One report / Satu laporan")
+@router.get(
+    "/reports/summary",
+    summary="Reports per RW or kelurahan / Laporan per RW atau kelurahan",
+    description="Counts by type and status, open and overdue reports per unit.",
+)
+async def reports_summary(
+    request: Request,
+    level: Annotated[str, Query(max_length=16)] = "rw",
+    since: Annotated[str | None, Query(max_length=64)] = None,
+) -> list[dict[str, Any]]:
+    start = parse_time(since, "since")
+    return await call(request, lambda bank: svc.summary(bank, level=level, since=start))
+
+
+@router.get(
+    "/reports/units",
+    summary="Responsible units and SLA per report type / Unit penanggung jawab dan SLA",
+)
+async def reports_units(request: Request) -> dict[str, Any]:
+    return await call(request, lambda bank: svc.current_config(bank).to_json())
+
+
+@router.get(
+    "/reports/overdue",
+    response_model=list[ReportView],
+    summary="Reports past an SLA due time (operator) / Laporan melewati SLA (operator)",
+)
+async def reports_overdue(
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 1000,
+    principal: Principal = Depends(require("operator")),
+) -> list[dict[str, Any]]:
+    rows = await call(request, lambda bank: svc.overdue(bank, limit=limit))
+    return [_view(x) for x in rows]
+
+
+@router.get(
+    "/reports/suggestions",
+    summary="Suggested RW flood states from reports (operator) / Saran status banjir RW",
+    description="Per RW: the median depth of recent verified flood reports on the 0-4 "
+    "scale of rw-states. Never applied: operators set states with PUT rw-states/{unit_id}.",
+)
+async def reports_suggestions(
+    request: Request,
+    window_hours: Annotated[float | None, Query(gt=0, le=720)] = None,
+    principal: Principal = Depends(require("operator")),
+) -> list[dict[str, Any]]:
+    return await call(request, lambda bank: svc.suggestions(bank, window_hours=window_hours))
+
+
+@router.get(
+    "/reports/abuse",
+    summary="Reporters with abuse signals (operator) / Pelapor dengan tanda penyalahgunaan",
+)
+async def reports_abuse(
+    request: Request, principal: Principal = Depends(require("operator"))
+) -> list[dict[str, Any]]:
+    return await call(request, svc.abuse)
+
+
+@router.get("/reports/{report_id}", response_model=ReportView, summary="One report / Satu laporan")
 async def get_report(
     request: Request, report_id: str, principal: Principal = Depends(who)
 ) -> dict[str, Any]:
-    return await call(request, _get, report_id, principal.at_least("operator"))
+    operator = principal.at_least("operator")
+    item = await call(request, lambda bank: svc.get_report(bank, report_id, private=operator))
+    return _view(item) if operator else _public(item)
+
+
+@router.get(
+    "/reports/{report_id}/events",
+    summary="Lifecycle of a report / Riwayat laporan",
+    description="Every transition; actors and notes for operators only.",
+)
+async def report_events(
+    request: Request, report_id: str, principal: Principal = Depends(who)
+) -> list[dict[str, Any]]:
+    operator = principal.at_least("operator")
+    return await call(request, lambda bank: svc.events(bank, report_id, private=operator))
 
 
 @router.get(
@@ -442,24 +571,187 @@ async def get_report(
 async def report_photo(
     request: Request, report_id: str, principal: Principal = Depends(who)
 ) -> Response:
-    data, kind = await call(request, _photo, report_id, principal.at_least("operator"))
+    operator = principal.at_least("operator")
+    data, kind = await call(
+        request, lambda bank: svc.photo_bytes(bank, report_id, private=operator)
+    )
     return Response(data, media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+
+
+@router.get(
+    "/reports/{report_id}/photos/{photo_id}",
+    summary="A resolution photo of a report / Foto penyelesaian laporan",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}}},
+)
+async def report_photo_by_id(
+    request: Request, report_id: str, photo_id: str, principal: Principal = Depends(who)
+) -> Response:
+    operator = principal.at_least("operator")
+    data, kind = await call(
+        request, lambda bank: svc.photo_bytes(bank, report_id, photo_id, private=operator)
+    )
+    return Response(data, media_type=kind, headers={"Cache-Control": "public, max-age=3600"})
+
+
+# -- operator actions ----------------------------------------------------------------------------
 
 
 @router.post(
     "/reports/{report_id}/review",
-    response_model=ReportOut,
-    summary="Verify or reject a report (operator) / Verifikasi atau tolak laporan (operator)",
+    response_model=ReportView,
+    summary="Verify, reject or restore a report (operator) / Verifikasi atau tolak laporan",
+    description="status=verified verifies and assigns the report to its unit; rejected "
+    "rejects it; new restores a rejected report.",
 )
 async def review_report(
     request: Request,
     report_id: str,
-    body: ReviewIn,
+    body: ReviewBody,
     principal: Principal = Depends(require("operator")),
 ) -> dict[str, Any]:
-    return await write(
+    fn = {"verified": svc.verify, "rejected": svc.reject, "new": svc.restore}[body.status]
+    return await _act(
         request,
         principal,
-        lambda bank: _review(bank, report_id, body.status, principal.actor),
-        object_id=report_id,
+        report_id,
+        lambda bank: fn(bank, report_id, actor=principal.actor, note=body.note),
+    )
+
+
+def _simple(action: str, fn: Callable[..., dict[str, Any]], title: str) -> None:
+    async def endpoint(
+        request: Request,
+        report_id: str,
+        body: NoteIn | None = None,
+        principal: Principal = Depends(require("operator")),
+    ) -> dict[str, Any]:
+        note = body.note if body else None
+        return await _act(
+            request,
+            principal,
+            report_id,
+            lambda bank: fn(bank, report_id, actor=principal.actor, note=note),
+        )
+
+    endpoint.__name__ = f"report_{action}"
+    router.post(f"/reports/{{report_id}}/{action}", response_model=ReportView, summary=title)(
+        endpoint
+    )
+
+
+_simple(
+    "verify",
+    svc.verify,
+    "Verify a report and assign it to its unit (operator) / Verifikasi dan tugaskan laporan",
+)
+_simple("reject", svc.reject, "Reject a report (operator) / Tolak laporan (operator)")
+_simple("restore", svc.restore, "Restore a rejected report (operator) / Pulihkan laporan")
+_simple("start", svc.start, "Work on a report started (operator) / Laporan mulai dikerjakan")
+
+
+@router.post(
+    "/reports/{report_id}/assign",
+    response_model=ReportView,
+    summary="Assign a report to a unit (operator) / Tugaskan laporan ke unit (operator)",
+    description="Without `unit`, the routing rules choose (override, zone operator, type).",
+)
+async def assign_report(
+    request: Request,
+    report_id: str,
+    body: AssignIn | None = None,
+    principal: Principal = Depends(require("operator")),
+) -> dict[str, Any]:
+    unit = body.unit if body else None
+    note = body.note if body else None
+    return await _act(
+        request,
+        principal,
+        report_id,
+        lambda bank: svc.assign(bank, report_id, actor=principal.actor, unit=unit, note=note),
+    )
+
+
+@router.post(
+    "/reports/{report_id}/resolve",
+    response_model=ReportView,
+    summary="Resolve a report with a photo (operator) / Selesaikan laporan dengan foto",
+    description="multipart/form-data with `photo` (required, PNG/JPEG) and `note`.",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["photo"],
+                        "properties": {
+                            "note": {"type": "string", "maxLength": 1000},
+                            "photo": {"type": "string", "format": "binary"},
+                        },
+                    }
+                }
+            },
+        }
+    },
+)
+async def resolve_report(
+    request: Request, report_id: str, principal: Principal = Depends(require("operator"))
+) -> dict[str, Any]:
+    body = await _read_body(request)
+    fields, raw = _parse(request.headers.get("content-type", ""), body)
+    note = _validated(NoteIn, fields).note
+    photo = _photo(raw) if raw else None
+    staged: list[Path] = []
+    return await _act(
+        request,
+        principal,
+        report_id,
+        lambda bank: svc.resolve(
+            bank, report_id, actor=principal.actor, photo=photo, note=note, staged=staged
+        ),
+        staged,
+    )
+
+
+@router.post(
+    "/reports/{report_id}/confirm",
+    response_model=ReportView,
+    summary="Reporter confirms the fix (token) / Pelapor mengonfirmasi penyelesaian (token)",
+    dependencies=[Depends(limited("reports-token"))],
+)
+async def confirm_report(
+    request: Request, report_id: str, body: TokenIn, principal: Principal = Depends(who)
+) -> dict[str, Any]:
+    return await _act(
+        request,
+        principal,
+        report_id,
+        lambda bank: _public(svc.confirm(bank, report_id, token=body.token or "", note=body.note)),
+    )
+
+
+@router.post(
+    "/reports/{report_id}/reopen",
+    response_model=ReportView,
+    summary="Reopen a resolved report (reporter token or operator) / Buka kembali laporan",
+    dependencies=[Depends(limited("reports-token"))],
+)
+async def reopen_report(
+    request: Request, report_id: str, body: TokenIn, principal: Principal = Depends(who)
+) -> dict[str, Any]:
+    operator = principal.at_least("operator") and not body.token
+    return await _act(
+        request,
+        principal,
+        report_id,
+        lambda bank: _public(
+            svc.reopen(
+                bank,
+                report_id,
+                token=body.token,
+                actor=principal.actor if operator else None,
+                note=body.note,
+            )
+        ),
     )
