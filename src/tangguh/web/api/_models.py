@@ -151,32 +151,6 @@ class SubscribedOut(SubscriptionOut):
     unsubscribe_url: str
 
 
-class ReportIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lon: float = Field(ge=-180, le=180, allow_inf_nan=False)
-    lat: float = Field(ge=-90, le=90, allow_inf_nan=False)
-    depth_cm: float = Field(ge=0, le=500, allow_inf_nan=False)
-    text: str = Field(default="", max_length=1000)
-
-
-class ReportOut(_Open):
-    report_id: str
-    t: str
-    lon: float
-    lat: float
-    depth_cm: float
-    text: str | None = None
-    status: str
-    rw_id: str | None = None
-    kelurahan_id: str | None = None
-    photo_url: str | None = None
-
-
-class ReviewIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: Literal["verified", "rejected", "new"]
-
-
 class AnalysisOut(_Open):
     id: str
     kind: str
