@@ -149,3 +149,13 @@ def test_network_for_caches_per_layer_version(bank: Bank) -> None:
     first = network_for(bank, "roads")
     assert network_for(bank, "roads") is first
     assert first.n_edges >= len(city.layers["roads"])
+
+
+def test_route_between_points_at_the_same_spot_is_a_zero_length_line() -> None:
+    city = build_city("small")
+    net = WalkNetwork.from_roads(city.layers["roads"])
+    here = city.layers["shelters"].geometry.iloc[:1]
+    snap = net.snap(here)
+    dist = net.distances(snap, limit=100.0, predecessors=True)
+    route = net.route(dist, snap, 0)
+    assert route is not None and route.length == 0.0

@@ -731,6 +731,8 @@ class WalkNetwork:
 
 
 def _one_wgs84(geom: Any) -> shapely.LineString:
+    if isinstance(geom, shapely.Point):  # source and target at the same spot
+        geom = shapely.LineString([geom, geom])
     out = _to_wgs84(np.array([geom], dtype=object))[0]
     assert isinstance(out, shapely.LineString)
     return out
