@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from tangguh.bank.base import Bank, LayerMeta
+from tangguh.demo._services_data import SERVICE_LAYER_SPECS
 from tangguh.demo.city import LAYER_IDS, SIZES, DemoCity, build_city
 
 __all__ = ["LAYER_IDS", "SIZES", "DemoCity", "build_city", "layer_meta", "load_city"]
@@ -108,6 +109,9 @@ _SPECS: dict[str, _Spec] = {
         ("waste", "sampah", "TPS"),
     ),
 }  # fmt: skip
+
+for _lid, (_key, _tid, _ten, _did, _den, _kw) in SERVICE_LAYER_SPECS.items():
+    _SPECS[_lid] = _Spec(_key, "services", _tid, _ten, _did, _den, _kw)
 
 
 def layer_meta(layer_id: str, city: DemoCity) -> LayerMeta:

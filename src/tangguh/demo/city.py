@@ -27,6 +27,7 @@ from tangguh.demo._gauges import build_observations, build_stations
 from tangguh.demo._geo import outline_for
 from tangguh.demo._network import build_rivers, build_roads
 from tangguh.demo._services import build_tps, build_transit_stops, build_water_zones
+from tangguh.demo._services_data import SERVICE_LAYER_IDS, build_service_layers
 from tangguh.errors import InputError
 
 __all__ = ["LAYER_IDS", "SIZES", "DemoCity", "build_city"]
@@ -45,11 +46,12 @@ LAYER_IDS = (
     "transit_stops",
     "water_service_zones",
     "tps",
+    *SERVICE_LAYER_IDS,
 )
 #: One random stream per part (the second element of the seed sequence).
 _STREAMS = {
     "admin": 1, "rivers": 2, "roads": 3, "buildings": 4, "facilities": 5, "transit": 6,
-    "tps": 7, "water": 8, "stations": 9, "observations": 10,
+    "tps": 7, "water": 8, "stations": 9, "observations": 10, "services": 11,
 }  # fmt: skip
 
 
@@ -159,6 +161,7 @@ def build_city(size: Literal["small", "full"] = "small", *, seed: int = 0) -> De
         "water_service_zones": build_water_zones(admin, size, rng("water")),
         "tps": build_tps(grid, admin, size, rng("tps")),
     }
+    layers.update(build_service_layers(layers, size, rng("services")))
     stations = build_stations(admin, rivers, size, rng("stations"))
     observations, events = build_observations(stations, size, rng("observations"))
     meta: dict[str, Any] = {
