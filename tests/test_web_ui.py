@@ -464,7 +464,9 @@ def test_portal_open_data_and_service_worker(server: Server, phone: Page) -> Non
     page.wait_for_selector("body[data-ready='1']")
     page.click("[data-tab=data]")
     page.wait_for_selector(".collection[data-collection='admin_units']")
-    assert page.locator(".collection").count() == 11  # every layer of the small demo
+    from tangguh.demo import LAYER_IDS
+
+    assert page.locator(".collection").count() == len(LAYER_IDS)  # every demo layer
     links = page.locator(".collection[data-collection='shelters'] a")
     hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
     assert any("f=csv" in h for h in hrefs) and any("f=gpkg" in h for h in hrefs)

@@ -1,11 +1,12 @@
-// Citizens' portal: "am I at risk here?", subscribe, report a flood, open data. Mobile first.
+// Citizens' portal: "am I at risk here?", subscribe, report a problem and follow my reports, open
+// data. Mobile first.
 import {
-  api, applyI18n, baseMap, distanceKm, getToken, h, has, lang, listOf, loadUnits, onLanguage, siagaLabel, t, toast,
-  toggleLanguage,
+  api, applyI18n, baseMap, distanceKm, fmtTime, getToken, h, has, lang, listOf, loadUnits, onLanguage, siagaLabel, t,
+  toast, toggleLanguage,
 } from "./common.js";
 
 const L = window.L;
-const state = { point: null, place: "", units: [], risk: null };
+const state = { point: null, place: "", units: [], risk: null, tab: "risk" };
 
 // -- map and place search -----------------------------------------------------------------------
 const map = baseMap("map", { tap: true });
@@ -211,26 +212,278 @@ document.getElementById("subscribe").addEventListener("submit", async (ev) => {
   }
 });
 
-// -- report -------------------------------------------------------------------------------------
-document.getElementById("report").addEventListener("submit", async (ev) => {
+// -- report ---------------------------------------------------------------------------------------
+// Six report types (depth only for floods), an optional photo. The answer carries the reporter
+// token once: it is kept in this browser (localStorage, "my reports") to follow the report and
+// to confirm or reopen it when the responsible unit marks it resolved.
+const $ = (id) => document.getElementById(id);
+const MINE_KEY = "tangguh.myreports";
+const MINE_MAX = 50;
+const MINE_REFRESH_MS = 60_000;
+const OPEN_STATUSES = ["new", "verified", "assigned", "in_progress", "reopened"];
+const reports = { view: "send", config: null, items: null, last: null, loading: null };
+
+function mine() {
+  try {
+    const list = JSON.parse(localStorage.getItem(MINE_KEY) || "[]");
+    return Array.isArray(list) ? list.filter((x) => x && typeof x.id === "string" && x.id) : [];
+  } catch {
+    return [];
+  }
+}
+
+function saveMine(list) {
+  localStorage.setItem(MINE_KEY, JSON.stringify(list.slice(0, MINE_MAX)));
+  showMineCount();
+}
+
+function remember(entry) {
+  saveMine([entry, ...mine().filter((x) => x.id !== entry.id)]);
+}
+
+function forget(id) {
+  saveMine(mine().filter((x) => x.id !== id));
+  if (reports.items) reports.items = reports.items.filter((x) => x.e.id !== id);
+  renderMine();
+}
+
+function showMineCount() {
+  const el = $("mine-count");
+  const n = mine().length;
+  const waiting = (reports.items || []).some((x) => x.r?.status === "resolved");
+  el.textContent = n ? String(n) : "";
+  el.classList.toggle("attention", waiting);
+}
+
+const typeLabel = (type) => (type ? t(`report.type.${type}`) : t("report.type.unknown"));
+const statusBadge = (status) => h("span", { class: `badge status st-${status}`, dataset: { status } }, t(`status.${status}`));
+const hours = (n) => (n >= 48 && n % 24 === 0 ? t("time.days", { n: n / 24 }) : t("time.hours", { n }));
+
+async function loadReportConfig() {
+  // Responsible units (English names) and SLA hours per type, from GET /api/v1/reports/units.
+  if (!(await has("/api/v1/reports/units"))) return;
+  try {
+    reports.config = await api("/api/v1/reports/units", { token: null });
+  } catch {
+    reports.config = null;
+  }
+}
+
+function unitName(r) {
+  const unit = (reports.config?.units || []).find((u) => u.code === r.unit);
+  return (unit && (lang === "en" ? unit.name_en : unit.name_id)) || r.unit_name || r.unit || "";
+}
+
+function syncType() {
+  const type = $("report-type").value;
+  const flood = type === "flood";
+  const depth = $("report-depth");
+  $("report-depth-field").hidden = !flood;
+  depth.disabled = !flood; // a disabled field is not sent
+  depth.required = flood;
+  const rule = (reports.config?.types || []).find((x) => x.type === type);
+  $("report-sla").textContent = rule
+    ? t("report.sla", { reach: hours(rule.reach_hours), resolve: hours(rule.resolve_hours) })
+    : "";
+}
+
+function renderSubmitted() {
+  const out = $("report-result");
+  const r = reports.last;
+  if (!r) return;
+  out.replaceChildren(h("div", { class: "card", id: "report-ok", dataset: { report: r.report_id, status: r.status } },
+    h("p", {}, h("strong", {}, t("report.ok", { id: r.report_id }))),
+    h("p", {}, `${typeLabel(r.type)} · ${t("mine.status")}: `, statusBadge(r.status)),
+    h("p", { class: "muted" }, r.token ? t("report.saved") : t("report.notoken")),
+    r.token ? h("details", { class: "token" }, h("summary", {}, t("report.token.show")),
+      h("code", { id: "report-token" }, r.token), h("p", { class: "muted" }, t("report.token.note"))) : null,
+    h("button", { type: "button", class: "secondary", id: "report-to-mine", onclick: () => showView("mine") }, t("report.tomine"))));
+}
+
+$("report-type").addEventListener("change", syncType);
+$("report").addEventListener("submit", async (ev) => {
   ev.preventDefault();
-  const out = document.getElementById("report-result");
+  const out = $("report-result");
   if (!state.point) return toast(t("report.nopoint"), "error");
   const form = new FormData(ev.target);
   form.set("lon", String(state.point[0]));
   form.set("lat", String(state.point[1]));
   const photo = form.get("photo");
   if (!photo || !photo.size) form.delete("photo");
+  const button = ev.target.querySelector("button[type=submit]");
+  button.disabled = true;
   try {
     const res = await api("/api/v1/reports", { method: "POST", form });
-    if (res?.report_id === undefined && res?.id === undefined) throw new Error("no report id");
-    const id = res?.report_id ?? res?.id ?? "";
-    out.replaceChildren(h("div", { class: "card", id: "report-ok", dataset: { report: id } }, t("report.ok", { id })));
+    if (!res?.report_id) throw new Error("no report id");
+    if (res.token) {
+      remember({ id: res.report_id, token: res.token, type: res.type, t: res.t, place: state.place });
+    }
+    reports.last = res;
+    renderSubmitted();
+    const type = $("report-type").value;
     ev.target.reset();
+    $("report-type").value = type; // the next report is often of the same kind
+    syncType();
   } catch (err) {
     out.replaceChildren(h("p", { class: "muted", id: "report-error" }, t("common.error", { reason: err.message })));
+  } finally {
+    button.disabled = false;
   }
 });
+
+// -- my reports ---------------------------------------------------------------------------------
+function showView(view) {
+  reports.view = view;
+  for (const b of document.querySelectorAll("[data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === view));
+  $("report-send").hidden = view === "mine";
+  $("report-mine").hidden = view !== "mine";
+  syncMap();
+  if (view === "mine") loadMine();
+}
+
+for (const b of document.querySelectorAll("[data-view]")) b.addEventListener("click", () => showView(b.dataset.view));
+$("mine-refresh").addEventListener("click", () => loadMine());
+$("mine-add-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const id = $("mine-add-id").value.trim();
+  const token = $("mine-add-token").value.trim();
+  if (!id || !token) return;
+  remember({ id, token, type: null, t: null, place: "" });
+  ev.target.reset();
+  $("mine-add").open = false;
+  loadMine();
+});
+
+async function fetchOne(e) {
+  try {
+    return { e, r: await api(`/api/v1/reports/${encodeURIComponent(e.id)}`, { token: null }) };
+  } catch (err) {
+    return { e, err };
+  }
+}
+
+async function loadMine() {
+  const box = $("mine-list");
+  const list = mine();
+  if (!list.length) {
+    reports.items = [];
+    return renderMine();
+  }
+  if (!(await has("/api/v1/reports/{report_id}"))) {
+    return box.replaceChildren(h("p", { class: "muted unavailable" }, t("common.unavailable")));
+  }
+  if (!reports.items) box.replaceChildren(h("p", { class: "muted" }, t("common.loading")));
+  const run = Promise.all(list.map(fetchOne));
+  reports.loading = run;
+  const items = await run;
+  if (reports.loading !== run) return; // a newer refresh is on its way
+  reports.items = items;
+  renderMine();
+}
+
+function slaLines(r) {
+  const sla = r.sla || {};
+  const lines = [];
+  const open = OPEN_STATUSES.includes(r.status);
+  if (!sla.reached && open && sla.reach_due) lines.push(t("mine.reach_due", { time: fmtTime(sla.reach_due) }));
+  if (open && sla.resolve_due) lines.push(t("mine.resolve_due", { time: fmtTime(sla.resolve_due) }));
+  if (r.status === "resolved" && r.resolved_at) lines.push(t("mine.resolved_at", { time: fmtTime(r.resolved_at) }));
+  if (r.status === "confirmed" && r.closed_at) lines.push(t("mine.closed_at", { time: fmtTime(r.closed_at) }));
+  return lines;
+}
+
+function slaFlags(r) {
+  const sla = r.sla || {};
+  const flags = [];
+  if (sla.reach_overdue) flags.push("reach_overdue");
+  if (sla.reach_late) flags.push("reach_late");
+  if (sla.resolve_overdue) flags.push("resolve_overdue");
+  return flags.map((f) => h("span", { class: `badge flag ${f}`, dataset: { flag: f } }, t(`mine.flag.${f}`)));
+}
+
+async function loadEvents(id, box) {
+  try {
+    const events = await api(`/api/v1/reports/${encodeURIComponent(id)}/events`, { token: null });
+    box.replaceChildren(h("ol", { class: "events" }, events.map((ev) => h("li", {},
+      h("span", { class: "muted" }, fmtTime(ev.t)), " ", t(`status.${ev.status_to}`),
+      ev.unit && ev.status_to === "assigned" ? h("span", { class: "muted" }, ` · ${unitName({ unit: ev.unit, unit_name: ev.unit })}`) : null))));
+  } catch (err) {
+    box.replaceChildren(h("p", { class: "muted" }, t("common.error", { reason: err.message })));
+  }
+}
+
+async function act(e, action, note) {
+  if (action === "reopen" && !note) return toast(t("mine.note.needed"), "error");
+  try {
+    const r = await api(`/api/v1/reports/${encodeURIComponent(e.id)}/${action}`, {
+      method: "POST", json: { token: e.token, note: note || null }, token: null,
+    });
+    reports.items = (reports.items || []).map((x) => (x.e.id === e.id ? { e, r } : x));
+    renderMine();
+    toast(t(action === "confirm" ? "mine.confirmed" : "mine.reopened"));
+  } catch (err) {
+    toast(t("common.error", { reason: err.message }), "error");
+  }
+}
+
+function mineCard({ e, r, err }, notes) {
+  if (err) {
+    const gone = err.status === 404;
+    return h("div", { class: "card myreport", dataset: { report: e.id, status: gone ? "gone" : "error" } },
+      h("h3", {}, typeLabel(e.type)),
+      h("div", { class: "muted" }, `#${e.id}`),
+      h("p", { class: "muted" }, gone ? t("mine.gone") : t("common.error", { reason: err.message })),
+      gone ? h("button", { type: "button", class: "secondary forget", onclick: () => forget(e.id) }, t("mine.forget")) : null);
+  }
+  const place = e.place || placeName(r.lon, r.lat) || `${r.lat.toFixed(5)}, ${r.lon.toFixed(5)}`;
+  const flags = slaFlags(r);
+  const history = h("div", { class: "history" });
+  const details = h("details", { ontoggle: (ev) => ev.target.open && loadEvents(r.report_id, history) },
+    h("summary", {}, t("mine.history")), history);
+  const resolution = r.resolution_photo_urls || [];
+  let decide = null;
+  if (r.status === "resolved") {
+    const note = h("textarea", { class: "note", rows: 2, maxlength: 1000, placeholder: t("mine.note") });
+    note.value = notes[r.report_id] || "";
+    decide = h("div", { class: "decide" },
+      h("p", {}, h("strong", {}, t("mine.ask"))),
+      note,
+      h("div", { class: "row actions" },
+        h("button", { type: "button", class: "confirm", onclick: () => act(e, "confirm", note.value.trim()) }, t("mine.confirm")),
+        h("button", { type: "button", class: "danger reopen", onclick: () => act(e, "reopen", note.value.trim()) }, t("mine.reopen"))));
+  }
+  return h("div", { class: `card myreport${flags.length ? " overdue" : ""}`, dataset: { report: r.report_id, status: r.status } },
+    h("div", { class: "row" },
+      h("h3", { class: "grow" }, typeLabel(r.type), r.depth_cm != null ? ` · ${t("mine.depth", { d: r.depth_cm })}` : ""),
+      statusBadge(r.status)),
+    h("div", { class: "muted" }, [t("mine.sent", { time: fmtTime(r.t) }), place, `#${r.report_id}`].join(" · ")),
+    flags.length ? h("div", { class: "row flags" }, flags) : null,
+    h("p", { class: "unit" }, r.unit_name || r.unit ? t("mine.unit", { unit: unitName(r) }) : t("mine.unit.none")),
+    ...slaLines(r).map((line) => h("div", { class: "muted sla" }, line)),
+    r.cluster_size > 1 ? h("div", { class: "muted" }, t("mine.cluster", { n: r.cluster_size - 1 })) : null,
+    r.text ? h("blockquote", {}, r.text) : null,
+    r.photo_url ? h("img", { class: "thumb", src: r.photo_url, alt: t("mine.photo"), loading: "lazy" }) : null,
+    resolution.length
+      ? h("div", { class: "resolution" }, h("strong", {}, t(r.status === "reopened" ? "mine.resolution.earlier" : "mine.resolution")),
+          resolution.map((src) => h("img", { class: "resolution-photo", src, alt: t("mine.resolution") })))
+      : null,
+    decide,
+    details);
+}
+
+function renderMine() {
+  const box = $("mine-list");
+  showMineCount();
+  if (!reports.items) return;
+  if (!reports.items.length) return box.replaceChildren(h("p", { class: "muted", id: "mine-empty" }, t("mine.empty")));
+  const notes = {}; // keep what the citizen is typing across refreshes
+  for (const el of box.querySelectorAll(".myreport textarea.note")) notes[el.closest(".myreport").dataset.report] = el.value;
+  box.replaceChildren(...reports.items.map((x) => mineCard(x, notes)));
+}
+
+setInterval(() => {
+  if (reports.view === "mine" && !$("report-mine").hidden && !$("panel-report").hidden && document.visibilityState === "visible") loadMine();
+}, MINE_REFRESH_MS);
 
 // -- open data ----------------------------------------------------------------------------------
 async function loadCollections() {
@@ -306,14 +559,23 @@ async function guardForms() {
   }
 }
 
+// The map is hidden on the data tab and in "my reports" (each card names its place).
+function syncMap() {
+  const showMap = state.tab !== "data" && !(state.tab === "report" && reports.view === "mine");
+  const el = document.getElementById("map");
+  const was = !el.hidden;
+  el.hidden = !showMap;
+  if (showMap && !was) map.invalidateSize();
+}
+
 for (const tab of document.querySelectorAll("[data-tab]")) {
   tab.addEventListener("click", () => {
+    state.tab = tab.dataset.tab;
     for (const other of document.querySelectorAll("[data-tab]")) other.setAttribute("aria-selected", String(other === tab));
     for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== `panel-${tab.dataset.tab}`;
-    const showMap = tab.dataset.tab !== "data";
-    document.getElementById("map").hidden = !showMap;
-    if (showMap) map.invalidateSize();
+    syncMap();
     if (tab.dataset.tab === "data") loadCollections();
+    if (tab.dataset.tab === "report" && reports.view === "mine") loadMine();
   });
 }
 
@@ -322,6 +584,9 @@ onLanguage(() => {
   renderRisk();
   if (state.point) setPoint(state.point[0], state.point[1], state.place);
   if (!document.getElementById("panel-data").hidden) loadCollections();
+  syncType();
+  renderSubmitted();
+  renderMine();
   document.querySelectorAll(".unavailable").forEach((el) => (el.textContent = t("common.unavailable")));
 });
 
@@ -334,5 +599,8 @@ document.getElementById("sub-language").value = lang;
 await drawUnits();
 await guardForms();
 await citizenLogin();
-window.tangguhPortal = { map, state, setPoint }; // for tests and debugging
+await loadReportConfig();
+syncType();
+showMineCount();
+window.tangguhPortal = { map, state, setPoint, reports, loadMine }; // for tests and debugging
 document.body.dataset.ready = "1";
