@@ -278,18 +278,23 @@ def audit_row(
     """Append one row to the web audit log on ``conn`` (the caller's transaction)."""
     key = _audit_key(st, conn)
     conn.execute(
-        insert(tg_web_audit).values(
-            t=datetime.now(UTC),
-            actor=principal.actor[:190],
-            role=principal.role,
-            ip_hash=hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:16],
-            method=method[:8],
-            path=path[:190],
-            object_id=None if object_id is None else str(object_id)[:190],
-            status=status,
-            outcome=_outcome(status),
-        )
+        _AUDIT_INSERT,
+        {
+            "t": datetime.now(UTC),
+            "actor": principal.actor[:190],
+            "role": principal.role,
+            "ip_hash": hmac.new(key, ip.encode(), hashlib.sha256).hexdigest()[:16],
+            "method": method[:8],
+            "path": path[:190],
+            "object_id": None if object_id is None else str(object_id)[:190],
+            "status": status,
+            "outcome": _outcome(status),
+        },
     )
+
+
+#: The audit insert, built once (every API write runs it).
+_AUDIT_INSERT = insert(tg_web_audit)
 
 
 def mark_write(request: Request, object_id: str | None = None) -> None:

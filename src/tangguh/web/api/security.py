@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 
 from tangguh.bank import Bank
 from tangguh.errors import InputError, NotFoundError
@@ -376,15 +376,27 @@ def issue_token(bank: Bank, user: User, *, ttl: timedelta) -> tuple[str, datetim
     return token, expires
 
 
+#: Statements of every authenticated request, built once.
+_Q_TOKEN = (
+    select(
+        tg_web_user.c.user_id,
+        tg_web_user.c.username,
+        tg_web_user.c.role,
+        tg_web_user.c.disabled,
+        tg_web_token.c.expires,
+    )
+    .join(tg_web_user, tg_web_user.c.user_id == tg_web_token.c.user_id)
+    .where(tg_web_token.c.token_hash == bindparam("h"))
+)
+_Q_KEY = select(
+    tg_web_key.c.key_id, tg_web_key.c.label, tg_web_key.c.role, tg_web_key.c.revoked
+).where(tg_web_key.c.key_hash == bindparam("h"))
+
+
 def principal_for_token(bank: Bank, token: str) -> Principal | None:
     """The user of a valid, unexpired bearer token (None: unknown, expired or disabled)."""
-    t, u = tg_web_token, tg_web_user
     with bank.connect() as conn:
-        row = conn.execute(
-            select(u.c.user_id, u.c.username, u.c.role, u.c.disabled, t.c.expires)
-            .join(u, u.c.user_id == t.c.user_id)
-            .where(t.c.token_hash == _sha256(token))
-        ).first()
+        row = conn.execute(_Q_TOKEN, {"h": _sha256(token)}).first()
     if row is None or row.disabled or row.expires <= _now():
         return None
     return Principal("user", row.role, row.user_id, row.username)
@@ -462,11 +474,7 @@ def revoke_key(bank: Bank, key_id: str) -> ApiKey:
 def principal_for_key(bank: Bank, key: str) -> Principal | None:
     """The principal of a valid, unrevoked API key (None otherwise)."""
     with bank.connect() as conn:
-        row = conn.execute(
-            select(
-                tg_web_key.c.key_id, tg_web_key.c.label, tg_web_key.c.role, tg_web_key.c.revoked
-            ).where(tg_web_key.c.key_hash == _sha256(key))
-        ).first()
+        row = conn.execute(_Q_KEY, {"h": _sha256(key)}).first()
     if row is None or row.revoked is not None:
         return None
     return Principal("key", row.role, row.key_id, row.label)
