@@ -10,6 +10,7 @@ from __future__ import annotations
 import operator
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import shapely
@@ -25,49 +26,77 @@ _ENVELOPE_BYTES = {0: 0, 1: 32, 2: 48, 3: 48, 4: 64}
 
 # The WKB a reader already had for the geometries it returned (one slot): encode reuses it
 # for every geometry that is still the very object read, instead of serialising again.
-_SOURCE: tuple[NDArray[np.object_], NDArray[np.object_]] | None = None
+_SOURCE: tuple[NDArray[np.object_], NDArray[np.object_], NDArray[np.bool_]] | None = None
 _SOURCE_LOCK = threading.Lock()
+_HEAD = np.dtype([("order", "u1"), ("type", "<u4")])
 
 
-def remember_wkb(geoms: NDArray[np.object_], wkb: NDArray[np.object_]) -> None:
+def usable_wkb(
+    offsets: NDArray[np.integer[Any]], data: NDArray[np.uint8], valid: NDArray[np.bool_]
+) -> NDArray[np.bool_]:
+    """Which WKB values of an Arrow binary column (offsets, data bytes, validity) are 2D
+    little-endian WKB of a simple feature type — what :func:`encode` would write."""
+    start = np.asarray(offsets[:-1], dtype=np.int64)
+    size = np.asarray(offsets[1:], dtype=np.int64) - start
+    ok = valid & (size >= 5)
+    at = np.where(ok, start, 0)
+    if len(data) < 5:
+        return np.zeros(len(start), dtype=bool)
+    at = np.minimum(at, len(data) - 5)
+    order = data[at]
+    kind = (
+        data[at + 1].astype(np.uint32)
+        | (data[at + 2].astype(np.uint32) << 8)
+        | (data[at + 3].astype(np.uint32) << 16)
+        | (data[at + 4].astype(np.uint32) << 24)
+    )
+    return ok & (order == 1) & (kind >= 1) & (kind <= 7)
+
+
+def remember_wkb(
+    geoms: NDArray[np.object_], wkb: NDArray[np.object_], usable: NDArray[np.bool_] | None = None
+) -> None:
     """Remember that ``wkb[i]`` is the little-endian ISO WKB of ``geoms[i]``.
 
-    Only 2D WKB of simple feature types in little-endian order is kept (that is what
-    :func:`encode` writes); other entries are set to None and serialised as usual. The
-    slot holds one read at a time and is emptied when :func:`encode` uses it.
+    Only 2D WKB of simple feature types in little-endian order is reused (that is what
+    :func:`encode` writes; ``usable`` says which, else it is worked out here), and never
+    for an empty geometry. The slot holds one read at a time and is emptied when
+    :func:`encode` uses it.
     """
     global _SOURCE
     n = len(geoms)
     if n == 0 or len(wkb) != n:
         return
-    wkb = np.asarray(wkb, dtype=object).copy()
-    missing = np.fromiter((w is None for w in wkb), dtype=bool, count=n)
-    heads = np.frombuffer(
-        b"".join(b"\x00\x00\x00\x00\x00" if w is None else w[:5] for w in wkb),
-        dtype=np.dtype([("order", "u1"), ("type", "<u4")]),
-    )
-    ok = ~missing & (heads["order"] == 1) & (heads["type"] >= 1) & (heads["type"] <= 7)
-    ok &= ~shapely.is_empty(np.asarray(geoms, dtype=object))
-    wkb[~ok] = None
+    wkb = np.asarray(wkb, dtype=object)
+    if usable is None:
+        missing = np.equal(wkb, None)
+        heads = np.frombuffer(
+            b"".join(b"\x00\x00\x00\x00\x00" if w is None else w[:5] for w in wkb),
+            dtype=_HEAD,
+        )
+        usable = ~missing & (heads["order"] == 1) & (heads["type"] >= 1) & (heads["type"] <= 7)
+    geoms = np.asarray(geoms, dtype=object)
+    ok = np.asarray(usable, dtype=bool) & ~shapely.is_empty(geoms)
     with _SOURCE_LOCK:
-        _SOURCE = (np.asarray(geoms, dtype=object).copy(), wkb)
+        _SOURCE = (geoms.copy(), wkb, ok)
 
 
-def _reusable(geoms: NDArray[np.object_]) -> NDArray[np.object_] | None:
-    """The remembered WKB for ``geoms`` (None where a geometry was replaced)."""
+def _reusable(
+    geoms: NDArray[np.object_],
+) -> tuple[NDArray[np.object_], NDArray[np.intp]] | None:
+    """The remembered WKB for ``geoms`` and the positions that must be encoded anew."""
     global _SOURCE
     with _SOURCE_LOCK:
         entry = _SOURCE
         if entry is None or len(entry[0]) != len(geoms):
             return None
         _SOURCE = None
-    ref, wkb = entry
+    ref, wkb, ok = entry
     same = np.fromiter(map(operator.is_, geoms, ref), dtype=bool, count=len(geoms))
-    if not same.any():
+    reuse = same & ok
+    if not reuse.any():
         return None
-    out = wkb.copy()
-    out[~same] = None
-    return out
+    return wkb, np.flatnonzero(~reuse)
 
 
 def encode(
@@ -84,8 +113,7 @@ def encode(
     if known is None:
         wkb = np.asarray(shapely.to_wkb(geoms, byte_order=1, flavor="iso"), dtype=object)
     else:
-        wkb = known
-        todo = np.flatnonzero(np.fromiter((w is None for w in known), dtype=bool, count=n))
+        wkb, todo = known  # the slot is emptied: its array is ours to change
         if len(todo):
             wkb[todo] = shapely.to_wkb(geoms[todo], byte_order=1, flavor="iso")
     bounds = shapely.bounds(geoms)

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, insert, inspect, select, update
 
 from tangguh import __version__
+from tangguh._gc import paused_gc
 from tangguh.bank import _schema as S
 from tangguh.bank._analyses import AnalysesMixin
 from tangguh.bank._catalogue import CatalogueMixin
@@ -196,6 +197,22 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
         author: str | None = None,
         message: str | None = None,
         mode: Literal["replace", "append"] = "replace",
+    ) -> VersionInfo:
+        with paused_gc():  # bulk work: see tangguh._gc
+            return self._write_layer(
+                layer_id, frame, meta, key=key, author=author, message=message, mode=mode
+            )
+
+    def _write_layer(
+        self,
+        layer_id: str,
+        frame: gpd.GeoDataFrame,
+        meta: LayerMeta | None,
+        *,
+        key: str | None,
+        author: str | None,
+        message: str | None,
+        mode: Literal["replace", "append"],
     ) -> VersionInfo:
         validate_layer_id(layer_id)
         self._check_current()

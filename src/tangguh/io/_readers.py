@@ -18,7 +18,7 @@ import pyarrow
 import pyogrio
 import shapely
 
-from tangguh.bank._gpkgblob import remember_wkb
+from tangguh.bank._gpkgblob import remember_wkb, usable_wkb
 from tangguh.errors import ImportError_
 from tangguh.io._csv import _encoding_error
 from tangguh.io._encoding import (
@@ -181,13 +181,29 @@ def _read_keeping_wkb(
     column = table.column(geometry_name)
     if isinstance(column.type, pyarrow.BaseExtensionType):
         column = column.cast(column.type.storage_type)
-    wkb = np.asarray(column.to_numpy(zero_copy_only=False), dtype=object)
+    flat = column.combine_chunks()
+    if isinstance(flat, pyarrow.ExtensionArray):
+        flat = flat.storage
+    if flat.type == pyarrow.large_binary():
+        offsets = np.frombuffer(flat.buffers()[1], dtype=np.int64)
+    elif flat.type == pyarrow.binary():
+        offsets = np.frombuffer(flat.buffers()[1], dtype=np.int32)
+    else:
+        return None
+    offsets = offsets[flat.offset : flat.offset + len(flat) + 1]
+    data_buf = flat.buffers()[2]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    )
+    valid = ~np.asarray(flat.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    usable = usable_wkb(offsets, data, valid)
+    wkb = np.asarray(flat.to_numpy(zero_copy_only=False), dtype=object)
     table = table.drop_columns([geometry_name])
     df = table.to_pandas(self_destruct=True)
     del table
     geoms = np.asarray(shapely.from_wkb(wkb), dtype=object)
     frame = gpd.GeoDataFrame(df, geometry=geoms, crs=meta["crs"])
-    remember_wkb(frame.geometry.to_numpy(), wkb)
+    remember_wkb(frame.geometry.to_numpy(), wkb, usable)
     return frame
 
 

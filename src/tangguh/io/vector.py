@@ -22,6 +22,7 @@ import pandas as pd
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from tangguh._gc import paused_gc
 from tangguh.errors import ImportError_, InputError
 from tangguh.io._checks import (
     Issue,
@@ -172,6 +173,7 @@ def crs_label(crs: CRS | None) -> str | None:
     return ":".join(authority) if authority else str(crs.name)
 
 
+@paused_gc()  # bulk work: see tangguh._gc
 def read_vector(
     path: str | Path,
     *,
