@@ -316,3 +316,19 @@ def test_report_queue_page(tmp_path: Path) -> None:
     assert errors == [], errors
     with open_bank(url) as bank:
         assert R.get_report(bank, made[0]["report_id"])["unit"] == "bpbd"
+
+
+def test_reporter_sees_own_rejected_report_with_token(world: World, client: TestClient) -> None:
+    cit, op = world.headers["citizen"], world.headers["operator"]
+    lon, lat = world.point
+    body = {"type": "waste_pile", "lon": lon, "lat": lat, "text": "sampah"}
+    r = client.post(f"{V1}/reports", json=body, headers=cit)
+    assert r.status_code == 201, r.text
+    rid, token = r.json()["report_id"], r.json()["token"]
+    r = client.post(f"{V1}/reports/{rid}/review", json={"status": "rejected"}, headers=op)
+    assert r.status_code == 200 and r.json()["status"] == "rejected", r.text
+    problem(client.get(f"{V1}/reports/{rid}"), 404)  # the public sees nothing
+    own = client.get(f"{V1}/reports/{rid}", params={"token": token})
+    assert own.status_code == 200 and own.json()["status"] == "rejected"
+    assert "token" not in own.json() and "reporter_key" not in own.json()
+    problem(client.get(f"{V1}/reports/{rid}", params={"token": "wrong-token"}), 403)

@@ -1392,12 +1392,20 @@ def _not_found(report_id: str) -> NotFoundError:
 
 
 def get_report(
-    bank: Bank, report_id: str, *, private: bool = False, now: datetime | None = None
+    bank: Bank,
+    report_id: str,
+    *,
+    private: bool = False,
+    token: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """One report; a rejected report exists only for ``private`` (operator) reads."""
+    """One report; a rejected report exists only for ``private`` (operator) reads and for
+    its reporter (the reporter ``token``; a wrong token raises :class:`TokenError`)."""
     with bank.connect() as conn:
         found = _fetch(conn, [report_id], private=private, now=_now(now))
-    if not found or (found[0]["status"] == "rejected" and not private):
+        if found and token is not None:
+            _check_token(_load(conn, report_id), token)
+    if not found or (found[0]["status"] == "rejected" and not private and token is None):
         raise _not_found(report_id)
     return found[0]
 

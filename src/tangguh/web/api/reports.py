@@ -543,10 +543,24 @@ async def reports_abuse(
 
 @router.get("/reports/{report_id}", response_model=ReportView, summary="One report / Satu laporan")
 async def get_report(
-    request: Request, report_id: str, principal: Principal = Depends(who)
+    request: Request,
+    report_id: str,
+    principal: Principal = Depends(who),
+    token: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="The reporter token: the reporter also sees a rejected report",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     operator = principal.at_least("operator")
-    item = await call(request, lambda bank: svc.get_report(bank, report_id, private=operator))
+    try:
+        item = await call(
+            request, lambda bank: svc.get_report(bank, report_id, private=operator, token=token)
+        )
+    except svc.TokenError as exc:
+        raise _http_error(exc) from exc
     return _view(item) if operator else _public(item)
 
 
