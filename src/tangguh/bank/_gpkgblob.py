@@ -69,7 +69,7 @@ def remember_wkb(
         return
     wkb = np.asarray(wkb, dtype=object)
     if usable is None:
-        missing = np.equal(wkb, None)
+        missing = np.fromiter((w is None for w in wkb), dtype=bool, count=n)
         heads = np.frombuffer(
             b"".join(b"\x00\x00\x00\x00\x00" if w is None else w[:5] for w in wkb),
             dtype=_HEAD,

@@ -35,6 +35,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from tangguh._gc import paused_gc
 from tangguh._spatial import points_in_polygons
 from tangguh.admin.store import ADMIN_LAYER, load_units
 from tangguh.admin.units import LEVELS, ancestors, lookup_points
@@ -363,6 +364,7 @@ def units_at(all_units: gpd.GeoDataFrame, level: str) -> gpd.GeoDataFrame:
     return units
 
 
+@paused_gc()  # bulk work: see tangguh._gc
 def flood_impact(
     bank: Bank,
     *,
