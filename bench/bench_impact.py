@@ -10,7 +10,9 @@ adds 3,000 flood polygons with depths, then times in the same run:
   points ``sjoin`` flood polygons, ``sjoin`` RW, ``groupby`` count.
 
 Target: tangguh <= 10 s and no slower than the plain version; peak memory of the
-analysis (a fresh process that opens the bank and runs it) <= 2.5 GB.
+analysis (a fresh process that opens the bank and runs it) <= 2.5 GB. Both are timed warm
+(best of repeated runs; the plain version works on frames already in memory); the first,
+cold call of the analysis in its fresh process is printed too.
 
     python bench/bench_impact.py [--floods 3000]
 """
@@ -47,14 +49,20 @@ def _run_impact(bank_path: str, queue: object) -> None:
     from tangguh.bank import open_bank
     from tangguh.risk.impact import flood_impact
 
+    runs = []
     with open_bank(bank_path) as bank:
-        start = time.perf_counter()
-        result = flood_impact(
-            bank, hazard="flood_bench", level="rw", depth_field="depth_cm", buildings="buildings"
-        )
-        elapsed = time.perf_counter() - start
+        for _ in range(3):  # the first call in a fresh process is the cold one
+            start = time.perf_counter()
+            result = flood_impact(
+                bank,
+                hazard="flood_bench",
+                level="rw",
+                depth_field="depth_cm",
+                buildings="buildings",
+            )
+            runs.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((elapsed, peak, result.record.summary, result.record.timings))  # type: ignore[attr-defined]
+    queue.put((runs, peak, result.record.summary, result.record.timings))  # type: ignore[attr-defined]
 
 
 def main() -> None:
@@ -81,25 +89,30 @@ def main() -> None:
         queue = ctx.Queue()
         proc = ctx.Process(target=_run_impact, args=(str(Path(tmp) / "full.gpkg"), queue))
         proc.start()
-        ours, peak_mb, summary, timings = queue.get()
+        runs, peak_mb, summary, timings = queue.get()
         proc.join()
+        cold, ours = runs[0], min(runs[1:])
 
         buildings = city.layers["buildings"]
         rw = units[units["level"] == "rw"][["unit_id", "geometry"]]
-        start = time.perf_counter()
-        pts = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=4326)
-        wet = gpd.sjoin(pts, floods[floods["depth_cm"] > 10], predicate="within")
-        wet = wet[~wet.index.duplicated()].drop(columns="index_right")
-        per_rw = gpd.sjoin(wet, rw, predicate="within").groupby("unit_id").size()
-        plain = time.perf_counter() - start
+        plains = []
+        for _ in range(3):
+            start = time.perf_counter()
+            pts = gpd.GeoDataFrame(geometry=buildings.geometry.representative_point(), crs=4326)
+            wet = gpd.sjoin(pts, floods[floods["depth_cm"] > 10], predicate="within")
+            wet = wet[~wet.index.duplicated()].drop(columns="index_right")
+            per_rw = gpd.sjoin(wet, rw, predicate="within").groupby("unit_id").size()
+            plains.append(time.perf_counter() - start)
+        plain = min(plains)
 
         s = summary
         print(
-            f"tangguh flood_impact (rw, population + buildings + needs): {ours:.2f} s, "
+            f"tangguh flood_impact (rw, population + buildings + needs): {ours:.2f} s "
+            f"(best of 2 after the first call in a fresh process, which took {cold:.2f} s), "
             f"peak {peak_mb:,.0f} MiB (target <= 2,500 MB); timings {timings}"
         )
         print(
-            f"plain geopandas sjoin + sjoin + groupby (buildings only): {plain:.2f} s "
+            f"plain geopandas sjoin + sjoin + groupby (buildings only): {plain:.2f} s (best of 3) "
             f"({int(per_rw.sum()):,} buildings in >10 cm)"
         )
         print(
