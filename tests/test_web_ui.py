@@ -482,3 +482,28 @@ def test_portal_open_data_and_service_worker(server: Server, phone: Page) -> Non
         ".then((all) => all.flat().map((r) => new URL(r.url).pathname))"
     )
     assert "/portal" in cached and "/static/ui/vendor/leaflet/leaflet.js" in cached
+
+
+def test_operator_pages_link_to_each_other(server: Server, desktop: Page) -> None:
+    page = desktop.page
+    pages = ["/dashboard", "/dashboard/reports", "/dashboard/services", "/dashboard/connectivity"]
+    for path in pages:
+        page.goto(f"{server.url}{path}")
+        page.wait_for_selector("header.bar nav.pages a")
+        links = page.locator("nav.pages a")
+        assert [links.nth(i).get_attribute("href") for i in range(links.count())] == pages
+        current = page.locator("nav.pages a[aria-current='page']")
+        assert current.count() == 1 and current.get_attribute("href") == path
+    desktop.shot("dashboard_connectivity_nav")
+    # The links navigate, and follow the language.
+    page.click("nav.pages a[href='/dashboard/services']")
+    page.wait_for_url(f"{server.url}/dashboard/services")
+    label = page.locator("nav.pages a[href='/dashboard/reports']")
+    before = label.inner_text()
+    page.click("#lang")
+    page.wait_for_function(
+        "t => document.querySelector(\"nav.pages a[href='/dashboard/reports']\").textContent != t",
+        arg=before,
+    )
+    assert {before, label.inner_text()} == {"Laporan warga", "Citizen reports"}
+    desktop.shot("dashboard_services_nav")

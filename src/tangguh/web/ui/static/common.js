@@ -170,3 +170,37 @@ export function toast(message, kind = "info") {
   box.append(item);
   setTimeout(() => item.remove(), 6000);
 }
+
+// The operators' pages link to each other from their header bar.
+const DASHBOARD_PAGES = [
+  ["/dashboard", "nav.flood"],
+  ["/dashboard/reports", "nav.reports"],
+  ["/dashboard/services", "nav.services"],
+  ["/dashboard/connectivity", "nav.connectivity"],
+];
+
+function pageNav() {
+  const bar = document.querySelector("header.bar");
+  if (!bar || !location.pathname.startsWith("/dashboard") || bar.querySelector("nav.pages")) return;
+  const nav = document.createElement("nav");
+  nav.className = "pages";
+  nav.dataset.i18nTitle = "nav.title";
+  nav.title = t("nav.title");
+  for (const [href, key] of DASHBOARD_PAGES) {
+    const a = document.createElement("a");
+    a.href = href;
+    a.dataset.i18n = key;
+    a.textContent = t(key);
+    if (location.pathname.replace(/\/$/, "") === href) a.setAttribute("aria-current", "page");
+    nav.append(a);
+  }
+  const title = bar.querySelector("h1");
+  if (title) title.after(nav);
+  else bar.prepend(nav);
+}
+
+onLanguage(() => {
+  for (const a of document.querySelectorAll("nav.pages a")) a.textContent = t(a.dataset.i18n);
+});
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pageNav);
+else pageNav();

@@ -158,7 +158,9 @@ function legend() {
 async function loadPlan() {
   const box = document.getElementById("plan-summary");
   let plan;
+  const stored = await api("/api/v1/evacuation/plans?limit=1");
   try {
+    if (!Array.isArray(stored) || !stored.length) throw Object.assign(new Error("no plan"), { status: 404 });
     plan = await api("/api/v1/evacuation/plan");
   } catch (err) {
     if (err.status === 404) {
@@ -252,25 +254,28 @@ function renderCascade() {
 }
 
 async function transitLayers(overlays) {
-  if (await has("/api/v1/transit/sdg")) {
-    try {
-      const data = await api("/api/v1/transit/sdg?level=kelurahan");
-      const rows = Array.isArray(data) ? data : data.values || data.items || [];
-      for (const r of rows) if (r.unit_id) sdgShare[r.unit_id] = r.share;
-      const kel = await loadUnits("kelurahan");
-      sdgLayer.addData(kel);
+  // Only layers that have been computed: no request that would answer 404.
+  try {
+    const runs = await api("/api/v1/transit/access/trend");
+    if (Array.isArray(runs) && runs.length) {
+      const data = await api("/api/v1/transit/access?level=kelurahan");
+      for (const f of data.features || []) {
+        if (f.properties?.unit_id) sdgShare[f.properties.unit_id] = f.properties.share;
+      }
+      sdgLayer.addData(data);
       overlays[t("conn.sdg")] = sdgLayer;
-    } catch (err) { /* the layer stays off when the endpoint answers differently */ }
-  }
-  if (await has("/api/v1/transit/tod")) {
-    try {
+    }
+  } catch (err) { /* the layer stays off when SDG 11.2.1 cannot be read */ }
+  try {
+    const cols = await api("/collections?f=json");
+    if ((cols.collections || []).some((c) => c.id === "tod_station_areas")) {
       const data = await api("/api/v1/transit/tod");
       if (data && data.type === "FeatureCollection") {
         todLayer.addData(data);
         overlays[t("conn.tod")] = todLayer;
       }
-    } catch (err) { /* as above */ }
-  }
+    }
+  } catch (err) { /* as above */ }
 }
 
 async function init() {

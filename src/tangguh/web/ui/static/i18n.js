@@ -4,6 +4,11 @@ export const STRINGS = {
   id: {
     "app.title": "Tangguh",
     "lang.toggle": "English",
+    "nav.title": "Halaman operator",
+    "nav.flood": "Banjir & peringatan",
+    "nav.reports": "Laporan warga",
+    "nav.services": "Layanan dasar",
+    "nav.connectivity": "Konektivitas & evakuasi",
     "dash.title": "Dasbor Operator — Tanggap Banjir",
     "dash.live": "Langsung",
     "dash.offline": "Terputus, mencoba lagi…",
@@ -179,6 +184,11 @@ export const STRINGS = {
   en: {
     "app.title": "Tangguh",
     "lang.toggle": "Bahasa Indonesia",
+    "nav.title": "Operators' pages",
+    "nav.flood": "Floods & alerts",
+    "nav.reports": "Citizen reports",
+    "nav.services": "Basic services",
+    "nav.connectivity": "Connectivity & evacuation",
     "dash.title": "Operators' dashboard — Flood response",
     "dash.live": "Live",
     "dash.offline": "Disconnected, retrying…",

@@ -125,7 +125,7 @@ function drawReports() {
 function labels() {
   document.title = `Tangguh — ${tr("title")}`;
   document.getElementById("title").textContent = tr("title");
-  document.getElementById("back").textContent = tr("back");
+  // (the header links to the other pages: common.js)
   document.getElementById("h-queue").textContent = tr("queue");
   document.getElementById("h-suggestions").textContent = tr("suggestions");
   document.getElementById("h-summary").textContent = tr("summary");
