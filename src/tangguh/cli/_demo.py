@@ -38,6 +38,13 @@ def demo_cmd(
         "--serve/--no-serve",
         help="Then serve the dashboard, portal and open data / Lalu sajikan dasbor dan portal",
     ),
+    analyses: bool = typer.Option(
+        True,
+        "--analyses/--no-analyses",
+        help="Also store a coverage snapshot, SDG 11.2.1, TOD scores and an evacuation plan "
+        "for a synthetic river flood / Simpan juga cakupan layanan, SDG 11.2.1, TOD dan "
+        "rencana evakuasi untuk banjir sungai sintetis",
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="With --serve: address / alamat"),
     port: int = typer.Option(8000, "--port", "-p", help="With --serve: port / porta"),
     as_json: bool = JsonOption,
@@ -49,6 +56,7 @@ def demo_cmd(
     """
     from tangguh.bank import open_bank
     from tangguh.demo import build_city, load_city
+    from tangguh.demo.analyses import seed_demo_analyses
     from tangguh.demo.warning import seed_demo_warning
 
     if size not in ("small", "full"):
@@ -74,9 +82,11 @@ def demo_cmd(
                 progress=lambda step: err_console.log(step) if err_console.is_terminal else None,
             )
             warning = seed_demo_warning(b)
+            seeded = seed_demo_analyses(b) if analyses else None
             summary: dict[str, Any] = b.summary()
     summary.update(
         warning={"gauges": warning.gauges, "links": warning.links, "areas": warning.areas},
+        analyses=None if seeded is None else seeded.to_json(),
         city=city.summary(),
         seconds={"build": round(built, 2), "total": round(time.perf_counter() - started, 2)},
     )
@@ -128,6 +138,17 @@ def _print_summary(summary: dict[str, Any], bank: str) -> None:
         f"warning chain / rantai peringatan: {warning['gauges']} gauges with Siaga thresholds, "
         f"{warning['links']} river links"
     )
+    seeded = summary.get("analyses")
+    if seeded:
+        evac = seeded.get("evacuation") or {}
+        share = seeded.get("sdg_share")
+        console.print(
+            f"analyses / analisis: {seeded['indicators']} coverage indicators / indikator "
+            f"cakupan; SDG 11.2.1 {'-' if share is None else f'{share:.0%}'}; "
+            f"{seeded['tod_areas']} TOD areas / kawasan TOD; evacuation / evakuasi: "
+            f"{evac.get('placed', 0):,} of / dari {evac.get('evacuees', 0):,} people placed / "
+            "orang mendapat tempat"
+        )
     console.print(
         "Open it in QGIS or GDAL / Buka di QGIS atau GDAL: "
         f"ogrinfo {bank}  ·  tangguh layers --bank {bank}  ·  tangguh serve --bank {bank}"
