@@ -149,8 +149,12 @@ class Page:
         self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.errors: list[str] = []
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
-        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.closing = False  # requests cut off by closing the page are not the page's errors
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" and not self.closing else None,
+        )
+        self.page.on("pageerror", lambda e: None if self.closing else self.errors.append(str(e)))
 
     def shot(self, name: str) -> Path:
         path = SCREENS / f"{name}.png"
@@ -160,6 +164,7 @@ class Page:
         return path
 
     def close(self) -> None:
+        self.closing = True
         self.context.close()
 
 

@@ -204,3 +204,27 @@ onLanguage(() => {
 });
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", pageNav);
 else pageNav();
+
+// The operators' login form (#login) and logout button (#logout): a bearer token kept for
+// the browser session; ``after`` runs after each change (show the user, reload data).
+export function wireLogin(after) {
+  document.getElementById("login").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const form = new FormData(ev.target);
+    try {
+      const body = new URLSearchParams({ grant_type: "password", username: form.get("username"), password: form.get("password") });
+      const res = await api("/api/v1/auth/token", { method: "POST", form: body, token: null });
+      sessionStorage.setItem("tangguh.token", res.access_token);
+      sessionStorage.setItem("tangguh.user", form.get("username"));
+      ev.target.reset();
+      await after();
+    } catch (err) {
+      toast(t("login.failed", { reason: err.message }), "error");
+    }
+  });
+  document.getElementById("logout").addEventListener("click", async () => {
+    sessionStorage.removeItem("tangguh.token");
+    sessionStorage.removeItem("tangguh.user");
+    await after();
+  });
+}

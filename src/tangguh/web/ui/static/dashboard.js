@@ -2,7 +2,7 @@
 // approval queue, incidents with their tasks, RW state log, impact analyses.
 import {
   RW_COLOURS, SIAGA_COLOURS, api, applyI18n, baseMap, fmtTime, getToken, h, has, lang, listOf,
-  loadUnits, onLanguage, siagaLabel, t, toast, toggleLanguage,
+  loadUnits, onLanguage, siagaLabel, t, toast, toggleLanguage, wireLogin,
 } from "./common.js";
 import { STRINGS } from "./i18n.js";
 
@@ -396,24 +396,7 @@ function showUser() {
   who.textContent = logged ? t("login.as", { user }) : "";
 }
 
-document.getElementById("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  try {
-    const body = new URLSearchParams({ grant_type: "password", username: form.get("username"), password: form.get("password") });
-    const res = await api("/api/v1/auth/token", { method: "POST", form: body, token: null });
-    sessionStorage.setItem("tangguh.token", res.access_token);
-    sessionStorage.setItem("tangguh.user", form.get("username"));
-    ev.target.reset();
-    showUser();
-    await refreshOps();
-  } catch (err) {
-    toast(t("login.failed", { reason: err.message }), "error");
-  }
-});
-document.getElementById("logout").addEventListener("click", async () => {
-  sessionStorage.removeItem("tangguh.token");
-  sessionStorage.removeItem("tangguh.user");
+wireLogin(async () => {
   showUser();
   await refreshOps();
 });

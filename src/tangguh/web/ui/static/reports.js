@@ -3,7 +3,7 @@
 // (applied only when the operator clicks). Strings of this page live here.
 import {
   api, applyI18n, baseMap, fmtTime, getToken, h, lang, listOf, loadUnits, onLanguage, RW_COLOURS,
-  t, toast, toggleLanguage,
+  t, toast, toggleLanguage, wireLogin,
 } from "./common.js";
 
 const L = window.L;
@@ -310,24 +310,7 @@ function showUser() {
   who.textContent = logged ? t("login.as", { user: sessionStorage.getItem("tangguh.user") }) : "";
 }
 
-document.getElementById("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  try {
-    const body = new URLSearchParams({ grant_type: "password", username: form.get("username"), password: form.get("password") });
-    const res = await api("/api/v1/auth/token", { method: "POST", form: body, token: null });
-    sessionStorage.setItem("tangguh.token", res.access_token);
-    sessionStorage.setItem("tangguh.user", form.get("username"));
-    ev.target.reset();
-    showUser();
-    await refresh();
-  } catch (err) {
-    toast(t("login.failed", { reason: err.message }), "error");
-  }
-});
-document.getElementById("logout").addEventListener("click", async () => {
-  sessionStorage.removeItem("tangguh.token");
-  sessionStorage.removeItem("tangguh.user");
+wireLogin(async () => {
   showUser();
   await refresh();
 });

@@ -2,7 +2,7 @@
 // the stored snapshots, legend, underserved units, operator notices, refresh runs, and the
 // trend of a clicked unit (inline SVG). Data: /api/v1/services/* (docs/services-refresh.md).
 import {
-  api, applyI18n, baseMap, fmtTime, getToken, h, lang, listOf, onLanguage, t, toast, toggleLanguage,
+  api, applyI18n, baseMap, fmtTime, getToken, h, lang, listOf, onLanguage, t, toast, toggleLanguage, wireLogin,
 } from "./common.js";
 import { STRINGS } from "./i18n.js";
 
@@ -418,24 +418,7 @@ function showUser() {
   who.textContent = logged ? t("login.as", { user }) : "";
 }
 
-document.getElementById("login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const form = new FormData(ev.target);
-  try {
-    const body = new URLSearchParams({ grant_type: "password", username: form.get("username"), password: form.get("password") });
-    const res = await api("/api/v1/auth/token", { method: "POST", form: body, token: null });
-    sessionStorage.setItem("tangguh.token", res.access_token);
-    sessionStorage.setItem("tangguh.user", form.get("username"));
-    ev.target.reset();
-    showUser();
-    await loadNotices();
-  } catch (err) {
-    toast(t("login.failed", { reason: err.message }), "error");
-  }
-});
-document.getElementById("logout").addEventListener("click", async () => {
-  sessionStorage.removeItem("tangguh.token");
-  sessionStorage.removeItem("tangguh.user");
+wireLogin(async () => {
   showUser();
   await loadNotices();
 });
