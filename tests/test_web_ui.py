@@ -150,10 +150,7 @@ class Page:
         self.page = self.context.new_page()
         self.errors: list[str] = []
         self.closing = False  # requests cut off by closing the page are not the page's errors
-        self.page.on(
-            "console",
-            lambda m: self.errors.append(m.text) if m.type == "error" and not self.closing else None,
-        )
+        self.page.on("console", self._console)
         self.page.on("pageerror", lambda e: None if self.closing else self.errors.append(str(e)))
 
     def shot(self, name: str) -> Path:
@@ -162,6 +159,10 @@ class Page:
         if LOCAL_SCREENS.is_dir():
             shutil.copy(path, LOCAL_SCREENS / path.name)
         return path
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and not self.closing:
+            self.errors.append(message.text)
 
     def close(self) -> None:
         self.closing = True
