@@ -305,10 +305,12 @@ def build_service_layers(
                     }
                 )
     tanks = gpd.GeoDataFrame(tank_rows, geometry=tank_geoms, crs="EPSG:4326")
+    # Each record sits at its tank (maps and OGC clients need a place for every row).
+    tank_at = dict(zip(tanks["tank_id"], tanks.geometry, strict=True))
     desludging = gpd.GeoDataFrame(
         pd.DataFrame(sludge, columns=["record_id", "tank_id", "date", "volume_m3",
                                       "destination", "treated"]),
-        geometry=[None] * len(sludge),
+        geometry=[tank_at[str(r["tank_id"])] for r in sludge],
         crs="EPSG:4326",
     )  # fmt: skip
     desludging["date"] = pd.to_datetime(desludging["date"]).astype("datetime64[us]")
@@ -327,7 +329,7 @@ def build_service_layers(
             "days": [_DAYS_FOR[int(c)] for c in choice],
             "per_week": choice.astype(float),
         },
-        geometry=[None] * len(tps),
+        geometry=np.asarray(tps.geometry.values, dtype=object),  # at the TPS
         crs="EPSG:4326",
     )
 
