@@ -36,6 +36,7 @@ def test_seed_demo_analyses(bank: Bank) -> None:
     evac = seeded.evacuation
     assert evac["placed"] + evac["shortfall"] == evac["evacuees"] > 0
     assert bank.has_layer("evacuation_routes")
+    assert all(info.synthetic for info in bank.layers())  # results of synthetic data
 
 
 def test_demo_command_reports_the_analyses(tmp_path: Path) -> None:

@@ -77,6 +77,7 @@ def seed_demo_analyses(bank: Bank, *, flood_m: float = 250.0) -> DemoAnalyses:
     from tangguh.services import refresh
 
     out = DemoAnalyses()
+    before = {info.id for info in bank.layers()}
     run = refresh.refresh(bank, source_ids=[], trigger="demo")
     out.coverage_run, out.indicators = run.run_id, run.indicators
 
@@ -107,4 +108,7 @@ def seed_demo_analyses(bank: Bank, *, flood_m: float = 250.0) -> DemoAnalyses:
     )
     out.evacuation_plan = plan.plan_id
     out.evacuation = dict(plan.summary)
+    for info in bank.layers():  # results of synthetic data are synthetic too
+        if info.id not in before and not info.synthetic:
+            bank.update_meta(info.id, synthetic=True)
     return out
