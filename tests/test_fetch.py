@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
 import pytest
 
+from _file_server import FileServer, serve
 from tangguh.errors import FetchError, InputError, NotFoundError
 from tangguh.fetch import (
     ENV_VAR,
@@ -28,67 +24,10 @@ from tangguh.fetch import (
 )
 
 
-@dataclass
-class FileServer:
-    """A tiny HTTP file server: paths -> bytes, with hit counts and optional ETags."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    etags: dict[str, str] = field(default_factory=dict)
-    truncate: set[str] = field(default_factory=set)
-    slow: set[str] = field(default_factory=set)
-    hits: Counter[str] = field(default_factory=Counter)
-    not_modified: Counter[str] = field(default_factory=Counter)
-    url: str = ""
-
-
-def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            state.hits[self.path] += 1
-            if self.path in state.slow:
-                time.sleep(1.0)
-            body = state.files.get(self.path)
-            if body is None:
-                self.send_error(404, "Not Found")
-                return
-            etag = state.etags.get(self.path)
-            if etag is not None and self.headers.get("If-None-Match") == etag:
-                state.not_modified[self.path] += 1
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            if self.path in state.truncate:
-                self.send_header("Content-Length", str(len(body) * 2))
-            else:
-                self.send_header("Content-Length", str(len(body)))
-            if etag is not None:
-                self.send_header("ETag", etag)
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
-
-
 @pytest.fixture()
 def server() -> Iterator[FileServer]:
-    state = FileServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(FileServer()) as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _source(server: FileServer, path: str, **extra: str | None) -> Source:

@@ -15,11 +15,8 @@ import signal
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +26,7 @@ import pytest
 import shapely
 from typer.testing import CliRunner
 
+from _file_server import FileServer, serve
 from tangguh.bank import Bank, open_bank
 from tangguh.cli.main import app
 from tangguh.demo import DemoCity, build_city, layer_meta, load_city
@@ -42,60 +40,10 @@ runner = CliRunner()
 
 
 # -- helpers ----------------------------------------------------------------------------------
-@dataclass
-class FileServer:
-    """A tiny HTTP server: path -> bytes, with ETags and hit counts."""
-
-    files: dict[str, bytes] = field(default_factory=dict)
-    etags: dict[str, str] = field(default_factory=dict)
-    hits: Counter[str] = field(default_factory=Counter)
-    not_modified: Counter[str] = field(default_factory=Counter)
-    url: str = ""
-
-
-def _handler(state: FileServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            state.hits[self.path] += 1
-            body = state.files.get(self.path)
-            if body is None:
-                self.send_error(404, "Not Found")
-                return
-            etag = state.etags.get(self.path)
-            if etag is not None and self.headers.get("If-None-Match") == etag:
-                state.not_modified[self.path] += 1
-                self.send_response(304)
-                self.send_header("ETag", etag)
-                self.end_headers()
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/geo+json")
-            self.send_header("Content-Length", str(len(body)))
-            if etag is not None:
-                self.send_header("ETag", etag)
-            self.end_headers()
-            self.wfile.write(body)
-
-    return Handler
-
-
 @pytest.fixture()
 def server() -> Iterator[FileServer]:
-    state = FileServer()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    httpd.daemon_threads = True
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve(FileServer(content_type="application/geo+json")) as state:
         yield state
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
 
 
 def _closed_port() -> int:
