@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import resource
 import time
 from collections.abc import Callable
@@ -18,7 +19,12 @@ def _child(func: Callable[..., Any], args: tuple[Any, ...], queue: Any) -> None:
 
 
 def measure(func: Callable[..., Any], *args: Any) -> tuple[float, float, Any]:
-    """(seconds, peak RSS in MiB, return value) of ``func(*args)`` in a fresh process."""
+    """(seconds, peak RSS in MiB, return value) of ``func(*args)`` in a fresh process.
+
+    Dirty pages of earlier runs are flushed first (``os.sync``), so a run does not pay
+    for the disk writes of the one before it.
+    """
+    os.sync()
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(func, args, queue))

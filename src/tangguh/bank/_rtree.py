@@ -42,11 +42,16 @@ def _str_order(boxes: NDArray[np.float32], cap: int) -> NDArray[np.intp]:
     slices = max(1, math.ceil(math.sqrt(leaves)))
     cx = boxes[:, 0].astype(np.float64) + boxes[:, 1]
     cy = boxes[:, 2].astype(np.float64) + boxes[:, 3]
-    by_x = np.argsort(cx, kind="stable")
-    per_slice = slices * cap
-    slice_of = np.empty(n, dtype=np.int64)
-    slice_of[by_x] = np.arange(n) // per_slice
-    return np.lexsort((cy, slice_of))
+    by_x = np.argsort(cx)
+    slice_of = np.empty(n, dtype=np.float64)
+    slice_of[by_x] = np.arange(n) // (slices * cap)
+    if n == 0:
+        return np.zeros(0, dtype=np.intp)
+    # One sort on (slice, y): the slice number times a span wider than any y centre;
+    # ties from float64 rounding only reorder boxes within a slice (packing, not result).
+    low = float(cy.min())
+    span = float(cy.max()) - low + 1.0
+    return np.argsort(slice_of * span + (cy - low))
 
 
 def bulk_load(

@@ -441,11 +441,13 @@ def check_geometries(
         )
 
     # 6. exact duplicates (geometry WKB + attributes)
-    issues.extend(_duplicates(out, line_offset))
+    issues.extend(_duplicates(out, bounds, line_offset))
     return out, issues
 
 
-def _duplicates(frame: gpd.GeoDataFrame, line_offset: int | None) -> list[Issue]:
+def _duplicates(
+    frame: gpd.GeoDataFrame, bounds: npt.NDArray[np.float64], line_offset: int | None
+) -> list[Issue]:
     """One ``duplicate`` Issue per row that repeats an earlier one (kept)."""
     return [
         Issue(
@@ -455,5 +457,5 @@ def _duplicates(frame: gpd.GeoDataFrame, line_offset: int | None) -> list[Issue]
             f"{row_label(row, line_offset)} repeats {row_label(original, line_offset)} "
             "(same geometry and attributes); kept",
         )
-        for row, original in duplicate_rows(frame)
+        for row, original in duplicate_rows(frame, bounds)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
@@ -16,11 +17,14 @@ import shapely
 __all__ = ["duplicate_rows"]
 
 
-def _geometry_keys(geoms: npt.NDArray[Any]) -> pd.Series:
-    """Cheap 64-bit fingerprint of each geometry (type, coordinate count, bounds, area,
-    length): equal geometries have equal keys, so only rows whose keys repeat need the
-    exact (slower) WKB comparison. A hash collision only adds a candidate."""
-    bounds = shapely.bounds(geoms)
+def _geometry_keys(
+    geoms: npt.NDArray[Any], bounds: npt.NDArray[np.float64] | None
+) -> pd.Series:
+    """Cheap 64-bit fingerprint of each geometry (type, coordinate count, bounds): equal
+    geometries have equal keys, so only rows whose keys repeat need the exact (slower)
+    WKB comparison. A collision (same type, count and bounds) only adds a candidate."""
+    if bounds is None:
+        bounds = shapely.bounds(geoms)
     keys = pd.DataFrame(
         {
             "type": shapely.get_type_id(geoms),
@@ -29,15 +33,17 @@ def _geometry_keys(geoms: npt.NDArray[Any]) -> pd.Series:
             "y0": bounds[:, 1],
             "x1": bounds[:, 2],
             "y1": bounds[:, 3],
-            "area": shapely.area(geoms),
-            "length": shapely.length(geoms),
         }
     )
     return pd.util.hash_pandas_object(keys, index=False)
 
 
-def duplicate_rows(frame: gpd.GeoDataFrame) -> list[tuple[int, int]]:
+def duplicate_rows(
+    frame: gpd.GeoDataFrame, bounds: npt.NDArray[np.float64] | None = None
+) -> list[tuple[int, int]]:
     """Rows of ``frame`` that repeat an earlier row exactly (geometry WKB and attributes).
+
+    ``bounds`` (n, 4) of the geometries may be passed when the caller has them.
 
     Returns
     -------
@@ -48,7 +54,7 @@ def duplicate_rows(frame: gpd.GeoDataFrame) -> list[tuple[int, int]]:
     if len(frame) < 2:
         return []
     geoms = frame.geometry.to_numpy()
-    candidates = _geometry_keys(geoms).duplicated(keep=False).to_numpy()
+    candidates = _geometry_keys(geoms, bounds).duplicated(keep=False).to_numpy()
     if not candidates.any():
         return []
     table = pd.DataFrame(frame.loc[candidates].drop(columns=frame.geometry.name))

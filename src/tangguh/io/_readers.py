@@ -181,7 +181,8 @@ def _read_keeping_wkb(
     column = table.column(geometry_name)
     if isinstance(column.type, pyarrow.BaseExtensionType):
         column = column.cast(column.type.storage_type)
-    flat = column.combine_chunks()
+    # One chunk (the usual case) is used as it is; combining would copy all the WKB.
+    flat = column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
     if isinstance(flat, pyarrow.ExtensionArray):
         flat = flat.storage
     if flat.type == pyarrow.large_binary():
