@@ -33,18 +33,30 @@ def main() -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp, open_bank(Path(tmp) / "obs.gpkg") as bank:
         ids = [f"g{i:03d}" for i in range(args.stations)]
-        bank.write_stations(pd.DataFrame({"station_id": ids, "kind": "river_gauge",
-                                          "lon": 106.8, "lat": -6.2}))
+        bank.write_stations(
+            pd.DataFrame({"station_id": ids, "kind": "river_gauge", "lon": 106.8, "lat": -6.2})
+        )
         start = time.perf_counter()
         memory: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for sid in ids:
             values = rng.normal(100, 20, per)
-            bank.write_observations(pd.DataFrame({"station_id": sid, "parameter": "water_level",
-                                                  "t": t, "value": values, "unit": "cm"}))
+            bank.write_observations(
+                pd.DataFrame(
+                    {
+                        "station_id": sid,
+                        "parameter": "water_level",
+                        "t": t,
+                        "value": values,
+                        "unit": "cm",
+                    }
+                )
+            )
             memory[sid] = (t.as_unit("ns").asi8, values)
         load = time.perf_counter() - start
-        print(f"observations: {per * args.stations:,} ({args.stations} stations); "
-              f"load {load:.1f} s = {per * args.stations / load:,.0f} rows/s")
+        print(
+            f"observations: {per * args.stations:,} ({args.stations} stations); "
+            f"load {load:.1f} s = {per * args.stations / load:,.0f} rows/s"
+        )
         for label, span in (("1 day", pd.Timedelta("1D")), ("1 month", pd.Timedelta("31D"))):
             picks = rng.integers(0, per - int(span / pd.Timedelta("1h")), args.queries)
             stations = rng.choice(ids, args.queries)
@@ -59,13 +71,16 @@ def main() -> None:
                 stamps, values = memory[str(sid)]
                 lo = np.searchsorted(stamps, t[p].as_unit("ns").value)
                 hi = np.searchsorted(stamps, (t[p] + span).as_unit("ns").value)
-                frame = pd.DataFrame({"t": pd.to_datetime(stamps[lo:hi], utc=True),
-                                      "value": values[lo:hi]})
+                frame = pd.DataFrame(
+                    {"t": pd.to_datetime(stamps[lo:hi], utc=True), "value": values[lo:hi]}
+                )
                 base_rows += len(frame)
             base = (time.perf_counter() - begin) / args.queries
             assert rows == base_rows
-            print(f"range query {label:8s}: tangguh {ours * 1000:7.2f} ms, in-memory numpy "
-                  f"{base * 1000:6.2f} ms, ratio {ours / base:6.1f}x")
+            print(
+                f"range query {label:8s}: tangguh {ours * 1000:7.2f} ms, in-memory numpy "
+                f"{base * 1000:6.2f} ms, ratio {ours / base:6.1f}x"
+            )
 
 
 if __name__ == "__main__":

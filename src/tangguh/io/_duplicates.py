@@ -17,9 +17,7 @@ import shapely
 __all__ = ["duplicate_rows"]
 
 
-def _geometry_keys(
-    geoms: npt.NDArray[Any], bounds: npt.NDArray[np.float64] | None
-) -> pd.Series:
+def _geometry_keys(geoms: npt.NDArray[Any], bounds: npt.NDArray[np.float64] | None) -> pd.Series:
     """Cheap 64-bit fingerprint of each geometry (type, coordinate count, bounds): equal
     geometries have equal keys, so only rows whose keys repeat need the exact (slower)
     WKB comparison. A collision (same type, count and bounds) only adds a candidate."""
