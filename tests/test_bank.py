@@ -101,6 +101,10 @@ def test_keyed_versions_count_changes_and_read_back(bank: Bank) -> None:
     hist = bank.history("units")
     assert [h.version for h in hist] == [2, 1]
     assert hist[0].author == "op"
+    assert bank.layer_versions() == {"units": 2}
+    with bank.transaction():  # inside a write: the open transaction's view
+        bank.write_layer("more", _frame(2))
+        assert bank.layer_versions() == {"units": 2, "more": 1}
 
 
 def test_twelve_versions_all_readable(bank: Bank) -> None:
@@ -434,3 +438,58 @@ def test_layer_points_match_the_geometries_and_are_cached(bank: Bank) -> None:
     bank.delete_layer("boxes")
     with bank.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM tg_layer_point")).scalar() == 0
+
+
+def test_big_import_uses_a_rollback_journal_only_when_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A big write leaves WAL for its transaction only when no one else has the file open,
+    comes back to WAL, and never makes a reader that opens the bank meanwhile wait."""
+    import sqlite3
+    import time as clock
+
+    from tangguh.bank import gpkg
+
+    monkeypatch.setattr(gpkg, "BULK_JOURNAL_ROWS", 10)
+    path = tmp_path / "bulk.gpkg"
+    modes: list[str] = []
+    real_set = gpkg._set_journal
+
+    def spy(conn: sqlite3.Connection, mode: str) -> bool:
+        ok = real_set(conn, mode)
+        modes.append(f"{mode}:{ok}")
+        return ok
+
+    monkeypatch.setattr(gpkg, "_set_journal", spy)
+    with open_bank(path) as bank:
+        modes.clear()
+        bank.write_layer("alone", _frame(20))
+        assert modes == ["delete:True", "wal:True"]
+        assert len(bank.read_layer("alone")) == 20
+        # Someone else reading the file: the write keeps WAL and does not wait for them.
+        other = sqlite3.connect(path)
+        assert other.execute("SELECT count(*) FROM alone").fetchone()[0] == 20
+        modes.clear()
+        start = clock.perf_counter()
+        bank.write_layer("shared", _frame(30))
+        assert clock.perf_counter() - start < 10
+        assert modes == ["delete:False"]
+        assert other.execute("SELECT count(*) FROM shared").fetchone()[0] == 30
+        other.close()
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("SELECT rtreecheck('rtree_alone_geom')").fetchone()[0] == "ok"
+    # A writer holding the file in rollback mode: a new connection of an open bank neither
+    # waits for it nor fails, and reads the old version.
+    reader = open_bank(path)
+    reader._engine.dispose()  # type: ignore[attr-defined]  # the next read connects anew
+    assert con.execute("PRAGMA journal_mode = delete").fetchone()[0] == "delete"
+    con.isolation_level = None
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("DELETE FROM alone")
+    start = clock.perf_counter()
+    assert len(reader.read_layer("alone")) == 20
+    assert clock.perf_counter() - start < 10
+    con.execute("ROLLBACK")
+    con.close()
+    reader.close()

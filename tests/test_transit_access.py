@@ -107,6 +107,24 @@ def test_one_dijkstra_equals_two_walk_limits_and_rolls_up(city: Bank) -> None:
     assert len(points) == int((_CITY.layers["buildings"]["building"] == "residential").sum())
 
 
+def test_counts_without_the_point_mask_equal_the_mask(city: Bank) -> None:
+    """The per-unit counts (no mask) agree with the per-point mask, dry and flooded."""
+    sp = snapped_population(city)
+    stops = read_stops(city)
+    centre = stops.to_crs("EPSG:32748").geometry.iloc[3].buffer(600.0)
+    wet = sp.network.without(sp.network.edges_within(gpd.GeoSeries([centre], crs="EPSG:32748")))
+    for network in (None, wet):
+        fast = sdg_11_2_1(city, network=network)
+        masked = sdg_11_2_1(city, network=network, point_mask=True)
+        assert masked.reached_points is not None
+        people = snapped_population(city).points.people
+        assert fast.summary["reached"] == pytest.approx(
+            people[masked.reached_points].sum(), abs=0.2
+        )
+        a, b = fast.at("rw"), masked.at("rw")
+        assert np.allclose(a["reached"].to_numpy(), b["reached"].to_numpy(), atol=1e-6)
+
+
 def test_population_weights_floor_area_levels_and_homes() -> None:
     frame = gpd.GeoDataFrame(
         {

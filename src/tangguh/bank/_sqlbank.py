@@ -110,6 +110,23 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
         with self._engine.connect() as conn:
             yield conn
 
+    def layer_versions(self) -> dict[str, int]:
+        # Called on every warm indicator run: a plain DB-API query on a pooled
+        # connection (or the open transaction's), without building Core statements.
+        sql = "SELECT id, current_version FROM tg_layer"
+        if self._conn is not None:
+            rows = self._conn.exec_driver_sql(sql).all()
+        else:
+            raw = self._engine.raw_connection()
+            try:
+                cur = raw.cursor()
+                cur.execute(sql)
+                rows = cur.fetchall()
+                cur.close()
+            finally:
+                raw.close()  # back to the pool (rolled back there)
+        return {str(r[0]): int(r[1] or 0) for r in rows}
+
     def _after_begin(self, conn: Connection) -> None:
         """Backend hook run at the start of every write transaction."""
 

@@ -221,6 +221,11 @@ class Bank(ABC):
     def has_layer(self, layer_id: str) -> bool:
         return any(info.id == layer_id for info in self.layers())
 
+    def layer_versions(self) -> dict[str, int]:
+        """Current version of every layer (one catalogue query): the cache key of
+        analyses that reuse work while their input layers are unchanged."""
+        return {info.id: int(info.current_version or 0) for info in self.layers()}
+
     @abstractmethod
     def update_meta(self, layer_id: str, **fields: Any) -> LayerInfo: ...
 

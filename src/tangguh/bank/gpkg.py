@@ -4,14 +4,17 @@ Layers are ordinary GeoPackage feature tables (``gpkg_contents``,
 ``gpkg_geometry_columns``, an R-tree per layer with the standard triggers). Tangguh's
 own ``tg_*`` tables and the ``<layer>__history`` tables sit beside them unregistered, so
 GIS tools list exactly the catalogue's vector layers. The file runs in WAL mode:
-readers see the old or the new version during an import, never half of one.
+readers see the old or the new version during an import, never half of one. A big
+import with nobody else on the file uses a rollback journal for its one transaction
+(:meth:`GpkgBank._bulk_journal`): the same atomicity, each page written once.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import struct
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,10 @@ from tangguh.bank._columns import KINDS, columns_frame, plain_list, to_db_values
 from tangguh.bank._rtree import CELL_DTYPE as _CELL_DTYPE
 from tangguh.bank._rtree import bulk_load
 from tangguh.bank._sqlbank import SqlBank
+from tangguh.bank.base import LayerMeta, VersionInfo
 from tangguh.errors import BankError
 
-__all__ = ["GpkgBank"]
+__all__ = ["BULK_JOURNAL_ROWS", "GpkgBank"]
 
 _APPLICATION_ID = 0x47504B47  # "GPKG"
 _USER_VERSION = 10300  # GeoPackage 1.3.0
@@ -127,6 +131,24 @@ def _st_is_empty(blob: bytes | None) -> int | None:
     return None if blob is None else int(bool(blob[3] & 16))
 
 
+#: Writes of at least this many features use a rollback journal when they can (see
+#: :meth:`GpkgBank._bulk_journal`).
+BULK_JOURNAL_ROWS = 100_000
+_BUSY_MS = 30_000
+
+
+def _set_journal(conn: sqlite3.Connection, mode: str) -> bool:
+    """Try ``PRAGMA journal_mode = mode`` without waiting for locks; True if now in it."""
+    conn.execute("PRAGMA busy_timeout = 0")
+    try:
+        row = conn.execute(f"PRAGMA journal_mode = {mode}").fetchone()
+    except sqlite3.OperationalError:  # another connection holds the file: keep the mode
+        row = None
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+    return row is not None and str(row[0]).lower() == mode
+
+
 def _register_functions(conn: sqlite3.Connection) -> None:
     """The SQL functions the GeoPackage R-tree triggers call (GDAL defines the same)."""
     for name, idx in (("ST_MinX", 0), ("ST_MaxX", 1), ("ST_MinY", 2), ("ST_MaxY", 3)):
@@ -166,8 +188,9 @@ class GpkgBank(SqlBank):
         def _connect(dbapi_conn: sqlite3.Connection, _record: object) -> None:
             dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
             _register_functions(dbapi_conn)
-            dbapi_conn.execute("PRAGMA busy_timeout = 30000")
-            dbapi_conn.execute("PRAGMA journal_mode = WAL")
+            # WAL, unless a big import holds the file in rollback mode right now: then
+            # this connection reads in that mode rather than wait for it (_bulk_journal).
+            _set_journal(dbapi_conn, "wal")
             dbapi_conn.execute("PRAGMA synchronous = NORMAL")
             dbapi_conn.execute("PRAGMA cache_size = -200000")
 
@@ -184,6 +207,45 @@ class GpkgBank(SqlBank):
             # into the main file now for tools that open the bank while it is in use.
             with self._engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def write_layer(
+        self,
+        layer_id: str,
+        frame: gpd.GeoDataFrame,
+        meta: LayerMeta | None = None,
+        **options: Any,
+    ) -> VersionInfo:
+        if self._conn is None and len(frame) >= BULK_JOURNAL_ROWS:
+            with self._bulk_journal():
+                return super().write_layer(layer_id, frame, meta, **options)
+        return super().write_layer(layer_id, frame, meta, **options)
+
+    @contextmanager
+    def _bulk_journal(self) -> Iterator[None]:
+        """A big write with nobody else on the file: a rollback journal instead of WAL.
+
+        In WAL mode every page of an import is written twice (into the ``-wal`` file,
+        then into the bank at the checkpoint); with a rollback journal new pages are
+        written once and only changed old pages are saved for a rollback. SQLite leaves
+        WAL only when no other connection has the file open, so a bank that a server or
+        another process is reading stays in WAL. A reader that opens the bank during the
+        write sees the old version until the commit (and waits while it is written). WAL
+        is set again afterwards, or by the next connection that finds the file idle.
+        """
+
+        def switch(mode: str) -> bool:
+            fairy = self._engine.raw_connection()
+            try:
+                return _set_journal(fairy.driver_connection, mode)  # type: ignore[arg-type]
+            finally:
+                fairy.close()
+
+        switched = switch("delete")
+        try:
+            yield
+        finally:
+            if switched:
+                switch("wal")
 
     def _tx(self) -> Any:
         # The outermost write transaction takes the write lock up front (BEGIN IMMEDIATE),

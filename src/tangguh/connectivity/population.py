@@ -23,8 +23,8 @@ Where people live, as points with a number of people each:
 (roads, buildings, admin units) layer versions and keeps them in an in-process cache, so
 an indicator run pays only for the stops and one Dijkstra. The snapped points are
 grouped by (edge, leaf unit) with the walking cost from each end of the edge
-(:meth:`SnappedPopulation.reached`), so most groups are decided without looking at
-their points.
+(:meth:`SnappedPopulation.reached`, a compiled pass), so most groups are decided without
+looking at their points.
 """
 
 from __future__ import annotations
@@ -435,14 +435,7 @@ _CACHE_SIZE = 4
 
 def layer_versions(bank: Bank) -> dict[str, int]:
     """Current version of every layer of ``bank``, in one catalogue query."""
-    from sqlalchemy import select
-
-    from tangguh.bank import _schema as S
-
-    t = S.tg_layer
-    with bank.connect() as conn:
-        rows = conn.execute(select(t.c.id, t.c.current_version)).all()
-    return {str(r[0]): int(r[1] or 0) for r in rows}
+    return bank.layer_versions()
 
 
 def _key_versions(versions: dict[str, int], layers: list[str | None]) -> tuple[Any, ...]:
@@ -522,10 +515,8 @@ class SnappedPopulation:
 
     Per point (sorted by group, then by ``cost_u``): ``cost_u`` / ``cost_v`` are the
     metres walked from the point to the edge's first / second node (offset to the street
-    plus the way along it). Per group: its people, its range of points, the least and
-    greatest costs and the least offset. ``cum_u`` (and ``cost_v_sorted``/``cum_v``, in
-    ``cost_v`` order within each group) are running sums of people, so "people of group
-    g within s metres of u" is one binary search inside the group.
+    plus the way along it). Per group: its people, its range of points and the least and
+    greatest costs, so most groups are settled without looking at their points.
     """
 
     points: PopulationPoints
@@ -549,12 +540,6 @@ class SnappedPopulation:
     g_cu_max: npt.NDArray[np.float64]
     g_cv_min: npt.NDArray[np.float64]
     g_cv_max: npt.NDArray[np.float64]
-    #: least offset + least offset + edge length: the smallest cost_u + cost_v in the group
-    g_sum_min: npt.NDArray[np.float64]
-    cum_u: npt.NDArray[np.float64]
-    #: cost_v sorted within each group, and the running sums of people in that order
-    cost_v_sorted: npt.NDArray[np.float64]
-    cum_v: npt.NDArray[np.float64]
     #: people per leaf unit whose point is off the network (never reached)
     off_network: npt.NDArray[np.float64]
     _memo: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
@@ -590,14 +575,10 @@ class SnappedPopulation:
             start = np.empty(0, dtype=np.int64)
         stop = np.r_[start[1:], n].astype(np.int64)
         g_edge = edge[start] if n else np.empty(0, dtype=np.int64)
-        group = np.repeat(np.arange(len(start)), stop - start)
 
         def red(fn: Any, values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
             return np.asarray(fn.reduceat(values, start), dtype=np.float64) if n else np.empty(0)
 
-        by_v = np.lexsort((cost_v, group))
-        cum_u = np.r_[0.0, np.cumsum(people)]
-        cum_v = np.r_[0.0, np.cumsum(people[by_v])]
         return cls(
             points=points,
             network=network,
@@ -620,10 +601,6 @@ class SnappedPopulation:
             g_cu_max=red(np.maximum, cost_u),
             g_cv_min=red(np.minimum, cost_v),
             g_cv_max=red(np.maximum, cost_v),
-            g_sum_min=2.0 * red(np.minimum, offset) + network.edge_length[g_edge],
-            cum_u=cum_u,
-            cost_v_sorted=cost_v[by_v],
-            cum_v=cum_v,
             off_network=np.asarray(off, dtype=np.float64),
         )
 
@@ -669,107 +646,77 @@ class SnappedPopulation:
     ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.bool_] | None]:
         """People reached per leaf unit, and (``with_mask``) per point whether reached.
 
-        A point is reached when ``node_cost[u] + cost_u <= limit`` or
-        ``node_cost[v] + cost_v <= limit`` for its edge ``(u, v)``, or, for ``sources``
+        A point is reached when ``cost_u <= limit - node_cost[u]`` or
+        ``cost_v <= limit - node_cost[v]`` for its edge ``(u, v)``, or, for ``sources``
         snapped on its own edge, ``|along - source along| + offset + source offset <=
         limit`` (the source offsets may carry a handicap, see
         :func:`tangguh.connectivity.sdg.sdg_11_2_1`). Points on ``blocked`` edges are
         never reached.
 
-        Groups are settled whole when every point or none passes. In the others, points
-        are sorted by ``cost_u``, so those reached from ``u`` are a prefix found by one
-        binary search; when the slack at the two ends is less than the group's smallest
-        ``cost_u + cost_v`` no point is reached from both ends and those reached from
-        ``v`` are one more binary search; otherwise only the points after the prefix are
-        checked one by one. The mask (in the
-        order of ``points``) costs a pass over every point, so it is only made when
-        asked for.
+        One compiled pass over the groups (:mod:`tangguh.connectivity._kernels`): a
+        group is settled whole when every point or none passes (its least and greatest
+        costs), and only the points of the other groups are looked at. Points of a group
+        with a source on its own edge that no node reaches are then checked along the
+        edge (:func:`_same_edge_reach`). The mask is in the order of ``points``.
         """
+        from tangguh.connectivity._kernels import reach_groups
+
         n_leaf = len(self.points.leaf_ids)
-        a_full, b_full, c_none, d_none = self._thresholds(float(limit))
-        hu = node_cost[self.g_u]
-        hv = node_cost[self.g_v]
-        full = (hu <= a_full) | (hv <= b_full)
-        open_ = (hu <= c_none) | (hv <= d_none)
         on_src: npt.NDArray[np.bool_] | None = None
         if sources is not None and len(sources):
             use = sources.ok & (sources.offset <= limit)
             if use.any():
-                mark = np.zeros(self.network.n_edges, dtype=bool)
-                mark[sources.edge[use]] = True
-                on_src = mark[self.g_edge]
-        partial = open_ & ~full
-        if on_src is not None:
-            partial |= on_src & ~full
-        if blocked is not None and blocked.any():
-            wet = blocked[self.g_edge]
-            full &= ~wet
-            partial &= ~wet
-        weights = self.g_people * full
-        per_leaf = np.zeros(n_leaf)
-        if not with_mask:
-            # Points of a group sorted by cost_u: those reached from u are a prefix (one
-            # binary search). Where no point can be reached from both ends (and no stop is
-            # on the edge), those reached from v are counted the same way; elsewhere the
-            # points after the prefix are checked one by one.
-            g = np.flatnonzero(partial)
-            if len(g):
-                first = self.g_start[g]
-                last = self.g_stop[g]
-                split = 2.0 * limit - hu[g] - hv[g] < self.g_sum_min[g]
-                if on_src is not None:
-                    split &= ~on_src[g]
-                gs = g[split]
-                # One search over both sorted cost arrays, placed end to end.
-                n_pts = len(self.cost_u)
-                both = self._memo.get("costs_uv")
-                if both is None:
-                    both = np.concatenate([self.cost_u, self.cost_v_sorted])
-                    self._memo["costs_uv"] = both
-                lo = np.concatenate([first, first[split] + n_pts])
-                hi = np.concatenate([last, last[split] + n_pts])
-                pos = _search(both, lo, hi, np.concatenate([limit - hu[g], limit - hv[gs]]))
-                pu = pos[: len(g)]
-                pv = pos[len(g) :] - n_pts
-                got = self.cum_u[pu] - self.cum_u[first]
-                got[split] += self.cum_v[pv] - self.cum_v[first[split]]
-                weights[g] = got
-                rest = ~split
-                tail = _ranges(pu[rest].astype(np.int64), self.g_stop[g[rest]])
-                if len(tail):
-                    t_of = np.repeat(g[rest], self.g_stop[g[rest]] - pu[rest])
-                    ok = hv[t_of] + self.cost_v[tail] <= limit
-                    if on_src is not None and sources is not None:
-                        again = np.flatnonzero(~ok & on_src[t_of])
-                        if len(again):
-                            ok[again] = _same_edge_reach(
-                                self, tail[again], t_of[again], sources, limit
-                            )
-                    per_leaf += np.bincount(self.leaf[tail], weights=self.people[tail] * ok,
-                                            minlength=n_leaf)  # fmt: skip
-                partial[:] = False
-        per_leaf += np.bincount(self.g_leaf, weights=weights, minlength=n_leaf)
-        hit = np.zeros(len(self.cost_u) if with_mask else 0, dtype=bool)
-        if with_mask:
-            hit[_ranges(self.g_start[full], self.g_stop[full])] = True
-        groups = np.flatnonzero(partial)
-        idx = _ranges(self.g_start[groups], self.g_stop[groups])
-        if len(idx):
-            g_of = np.repeat(groups, (self.g_stop - self.g_start)[groups])
-            ok = (hu[g_of] + self.cost_u[idx] <= limit) | (hv[g_of] + self.cost_v[idx] <= limit)
-            if on_src is not None and sources is not None:
-                again = np.flatnonzero(~ok & on_src[g_of])
-                if len(again):
-                    ok[again] = _same_edge_reach(self, idx[again], g_of[again], sources, limit)
+                on_src = np.zeros(self.network.n_edges, dtype=bool)
+                on_src[sources.edge[use]] = True
+        per_leaf, hit, cand, cand_group = reach_groups(
+            node_cost,
+            float(limit),
+            self._groups(),
+            self._thresholds(float(limit)),
+            self._packed(),
+            on_src=on_src,
+            blocked=blocked if blocked is not None and blocked.any() else None,
+            n_leaf=n_leaf,
+            with_mask=with_mask,
+        )
+        if len(cand) and sources is not None:
+            ok = _same_edge_reach(self, cand, cand_group, sources, limit)
+            got = cand[ok]
+            per_leaf += np.bincount(self.leaf[got], weights=self.people[got], minlength=n_leaf)
             if with_mask:
-                hit[idx[ok]] = True
-            per_leaf += np.bincount(self.leaf[idx], weights=self.people[idx] * ok,
-                                    minlength=n_leaf)  # fmt: skip
+                hit[got] = True
         if not with_mask:
             return per_leaf, None
         mask = np.zeros(len(self.points), dtype=bool)
         mask[self.order[hit]] = True
         return per_leaf, mask
+
+    def _groups(self) -> dict[str, npt.NDArray[Any]]:
+        """The per-group arrays the compiled pass reads (contiguous, fixed dtypes)."""
+        hit: dict[str, npt.NDArray[Any]] | None = self._memo.get("groups")
+        if hit is None:
+            hit = {
+                "g_u": np.ascontiguousarray(self.g_u, dtype=np.int64),
+                "g_v": np.ascontiguousarray(self.g_v, dtype=np.int64),
+                "g_edge": np.ascontiguousarray(self.g_edge, dtype=np.int64),
+                "g_start": np.ascontiguousarray(self.g_start, dtype=np.int64),
+                "g_stop": np.ascontiguousarray(self.g_stop, dtype=np.int64),
+                "g_leaf": np.ascontiguousarray(self.g_leaf, dtype=np.int64),
+                "g_people": np.ascontiguousarray(self.g_people, dtype=np.float64),
+            }
+            self._memo["groups"] = hit
+        return hit
+
+    def _packed(self) -> npt.NDArray[np.float64]:
+        """(points, 3): cost to u, cost to v and people side by side, so a group's points
+        are one run of memory."""
+        hit: npt.NDArray[np.float64] | None = self._memo.get("packed")
+        if hit is None:
+            hit = np.ascontiguousarray(
+                np.column_stack([self.cost_u, self.cost_v, self.people]), dtype=np.float64
+            )
+            self._memo["packed"] = hit
+        return hit
 
 
 _TREES: OrderedDict[int, tuple[WalkNetwork, shapely.STRtree, npt.NDArray[np.int64]]] = OrderedDict()
@@ -907,43 +854,6 @@ def sources_graph(network: WalkNetwork, sources: Snap, limit: float) -> csr_matr
     cols = np.concatenate([base.indices, target]).astype(np.int32)
     indptr = np.concatenate([base.indptr, [base.indptr[-1] + len(target)]]).astype(np.int32)
     return csr_matrix((data, cols, indptr), shape=(n + 1, n + 1))
-
-
-def _search(
-    values: npt.NDArray[np.float64],
-    lo: npt.NDArray[np.int64],
-    hi: npt.NDArray[np.int64],
-    x: npt.NDArray[np.float64],
-) -> npt.NDArray[np.int64]:
-    """Per query i, the first position in ``values[lo[i]:hi[i]]`` (sorted) above ``x[i]``.
-
-    A binary search in every range at once (one numpy step per halving), which stays
-    within the small ranges instead of searching the whole array.
-    """
-    lo = lo.astype(np.int64, copy=True)
-    hi = hi.astype(np.int64, copy=True)
-    if len(lo) == 0:
-        return lo
-    steps = int(np.ceil(np.log2(int((hi - lo).max()) + 1))) + 1
-    for _ in range(steps):
-        active = lo < hi
-        if not active.any():
-            break
-        mid = (lo + hi) // 2
-        below = active & (values[np.minimum(mid, len(values) - 1)] <= x)
-        lo = np.where(below, mid + 1, lo)
-        hi = np.where(active & ~below, mid, hi)
-    return lo
-
-
-def _ranges(start: npt.NDArray[np.int64], stop: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
-    """Concatenated ``arange(start[i], stop[i])``."""
-    counts = stop - start
-    total = int(counts.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.int64)
-    offs = np.repeat(start - (np.cumsum(counts) - counts), counts)
-    return np.arange(total, dtype=np.int64) + offs
 
 
 def _same_edge_reach(
