@@ -493,3 +493,37 @@ def test_big_import_uses_a_rollback_journal_only_when_alone(
     con.execute("ROLLBACK")
     con.close()
     reader.close()
+
+
+def test_points_beside_a_write_come_from_a_child_or_fall_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Points computed in a forked child equal point_on_surface; a failing child makes the
+    caller compute them itself; closing early leaves no child behind."""
+    import os
+
+    from tangguh.bank import _points
+
+    xs = np.linspace(106.7, 106.9, 2_000)
+    geoms = np.asarray(shapely.box(xs, -6.2, xs + 1e-4, -6.19), dtype=object)
+    expected = shapely.point_on_surface(geoms)
+    x, y = _points.start_points(geoms).result()
+    assert np.array_equal(x, shapely.get_x(expected)) and np.array_equal(y, shapely.get_y(expected))
+    parent = os.getpid()
+    real = _points.representative_points
+
+    def child_fails(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if os.getpid() != parent:
+            raise RuntimeError("the child fails")
+        return real(g)
+
+    monkeypatch.setattr(_points, "representative_points", child_fails)
+    x, y = _points.start_points(geoms).result()
+    assert np.array_equal(x, shapely.get_x(expected))
+    pending = _points.start_points(geoms)
+    pid = pending._pid
+    assert pid > 0
+    pending.close()
+    pending.close()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # reaped: no zombie left

@@ -4,15 +4,17 @@ Point-in-polygon analyses (buildings in flood polygons, facilities in hazard cla
 need one point per feature, not the full geometry. Reading and decoding a million
 footprints costs seconds; the points of a layer version, packed as two float64 arrays
 in one row of ``tg_layer_point``, load in milliseconds. The cache is filled when a new
-layer is written (computed in a second thread while the rows are inserted, so the
-import barely pays for it) and otherwise on the first request; an update of the layer
-makes a new version, so a cached version never goes stale. ``shapely.point_on_surface``
+layer is written (computed in a forked child process while the rows are inserted, so
+the import barely pays for it: :class:`PendingPoints`) and otherwise on the first
+request; an update of the layer makes a new version, so a cached version never goes
+stale. ``shapely.point_on_surface``
 is the representative point: it lies inside its polygon (a centroid may not).
 """
 
 from __future__ import annotations
 
-from concurrent.futures import Future, ThreadPoolExecutor
+import mmap
+import os
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +27,6 @@ from sqlalchemy import Connection, and_, delete, insert, select
 from tangguh.bank import _schema as S
 
 __all__ = ["LayerPoints", "PointsMixin"]
-
-_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tangguh-points")
 
 
 @dataclass(frozen=True)
@@ -56,9 +56,78 @@ def representative_points(geoms: NDArray[np.object_]) -> tuple[NDArray[Any], NDA
     return shapely.get_x(pts), shapely.get_y(pts)
 
 
-def start_points(geoms: NDArray[np.object_]) -> Future[tuple[NDArray[Any], NDArray[Any]]]:
-    """Compute :func:`representative_points` in a background thread (GEOS releases the GIL)."""
-    return _POOL.submit(representative_points, geoms)
+class PendingPoints:
+    """Representative points being computed beside a write; :meth:`result` waits for them.
+
+    On POSIX the work runs in a forked child process: ``point_on_surface`` makes a
+    shapely object per feature and so holds the GIL, which a thread would share with the
+    insert it is meant to run beside. The child has the geometries already (fork copies
+    the process lazily), writes the coordinates into a shared memory map and exits. If it
+    fails, or fork is unavailable, the points are computed in the calling thread.
+    """
+
+    def __init__(self, geoms: NDArray[np.object_]) -> None:
+        self._geoms: NDArray[np.object_] | None = geoms
+        self._pid = 0
+        self._buf: mmap.mmap | None = None
+        self._done: tuple[NDArray[Any], NDArray[Any]] | None = None
+        n = len(geoms)
+        if not hasattr(os, "fork") or n == 0:
+            return
+        self._buf = mmap.mmap(-1, 16 * n)  # MAP_SHARED | MAP_ANONYMOUS
+        try:
+            pid = os.fork()
+        except OSError:
+            self._buf.close()
+            self._buf = None
+            return
+        if pid == 0:  # the child: compute, write, leave without any cleanup
+            code = 1
+            try:
+                x, y = representative_points(geoms)
+                out = np.frombuffer(self._buf, dtype=np.float64)
+                out[:n] = x
+                out[n:] = y
+                code = 0
+            finally:
+                os._exit(code)
+        self._pid = pid
+
+    def result(self) -> tuple[NDArray[Any], NDArray[Any]]:
+        """x, y of each geometry (waits for the child; computes here if it failed)."""
+        if self._done is None:
+            ok = self._reap()
+            geoms = self._geoms
+            assert geoms is not None
+            n = len(geoms)
+            if ok and self._buf is not None:
+                xy = np.frombuffer(self._buf, dtype=np.float64).copy()
+                self._done = (xy[:n], xy[n:])
+            else:
+                self._done = representative_points(geoms)
+            self.close()
+        return self._done
+
+    def _reap(self) -> bool:
+        if not self._pid:
+            return False
+        _, status = os.waitpid(self._pid, 0)
+        self._pid = 0
+        return os.waitstatus_to_exitcode(status) == 0
+
+    def close(self) -> None:
+        """Wait for the child (if any) and free the shared map; safe to call twice."""
+        if self._pid:
+            self._reap()
+        if self._buf is not None:
+            self._buf.close()
+            self._buf = None
+        self._geoms = None if self._done is not None else self._geoms
+
+
+def start_points(geoms: NDArray[np.object_]) -> PendingPoints:
+    """Start computing :func:`representative_points` beside the caller's work."""
+    return PendingPoints(geoms)
 
 
 class PointsMixin:

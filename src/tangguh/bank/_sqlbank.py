@@ -290,11 +290,15 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
                     if len(frame) >= _POINTS_AT_WRITE and geometry_type != "Point"
                     else None
                 )
-                self._insert_features(conn, layer_id, frame, kinds, version, fids=None)
-                if points is not None:
-                    x, y = points.result()
-                    fids = np.arange(1, len(frame) + 1, dtype=np.int64)
-                    self._store_points(conn, layer_id, version, LayerPoints(fids, x, y))
+                try:
+                    self._insert_features(conn, layer_id, frame, kinds, version, fids=None)
+                    if points is not None:
+                        x, y = points.result()
+                        fids = np.arange(1, len(frame) + 1, dtype=np.int64)
+                        self._store_points(conn, layer_id, version, LayerPoints(fids, x, y))
+                finally:
+                    if points is not None:
+                        points.close()
                 values = (meta or LayerMeta()).to_dict()
                 values.update(
                     id=layer_id,

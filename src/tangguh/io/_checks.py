@@ -8,9 +8,11 @@ dropped without an Issue.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -378,7 +380,7 @@ def check_geometries(
         target = int(present[0]) if len(present) else 3
 
     # 3. validity
-    invalid = keep & ~shapely.is_valid(geoms)
+    invalid = keep & ~_is_valid(geoms)
     bad = np.flatnonzero(invalid)
     if len(bad):
         reasons = shapely.is_valid_reason(geoms[bad])
@@ -443,6 +445,24 @@ def check_geometries(
     # 6. exact duplicates (geometry WKB + attributes)
     issues.extend(_duplicates(out, bounds, line_offset))
     return out, issues
+
+
+#: Geometries per thread below which validity is checked in one call.
+_VALID_CHUNK = 50_000
+_VALID_POOL: ThreadPoolExecutor | None = None
+
+
+def _is_valid(geoms: npt.NDArray[np.object_]) -> npt.NDArray[np.bool_]:
+    """``shapely.is_valid`` over the machine's cores: GEOS releases the GIL while it
+    checks, so two threads check a million polygons in about half the time."""
+    global _VALID_POOL
+    workers = min(os.cpu_count() or 1, 4, len(geoms) // _VALID_CHUNK)
+    if workers < 2:
+        return np.asarray(shapely.is_valid(geoms), dtype=bool)
+    if _VALID_POOL is None:
+        _VALID_POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tangguh-valid")
+    parts = list(_VALID_POOL.map(shapely.is_valid, np.array_split(geoms, workers)))
+    return np.concatenate(parts).astype(bool)
 
 
 def _duplicates(
