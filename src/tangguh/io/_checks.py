@@ -423,7 +423,8 @@ def check_geometries(
             idx = np.flatnonzero(single)
             geoms[idx] = _MULTI[target](geoms[idx], indices=np.arange(len(idx)))
 
-    out = frame.copy() if keep.all() else frame.loc[keep].copy()
+    # The caller's frame is not used after this: a shallow copy saves copying every column.
+    out = frame.copy(deep=False) if keep.all() else frame.loc[keep].copy()
     out = out.set_geometry(gpd.GeoSeries(geoms[keep], index=out.index, crs=frame.crs))
     out_geoms = geoms[keep]
     out_rows = rows[keep]
