@@ -86,11 +86,14 @@ def main() -> None:
         # this process's heap, which every measured (forked) run inherits copy-on-write.
         measure(make_source, src, args.n)
         runs = []
-        for i in range(args.runs):
-            base = best_of(1, baseline, src, tmpdir / f"plain{i}.gpkg")
-            frames = best_of(1, baseline_frames, src, tmpdir / f"frames{i}.gpkg")
-            ours = best_of(1, tangguh_import, src, tmpdir / f"bank{i}.gpkg")
+        for _ in range(args.runs):
+            base = best_of(1, baseline, src, tmpdir / "plain.gpkg")
+            frames = best_of(1, baseline_frames, src, tmpdir / "frames.gpkg")
+            ours = best_of(1, tangguh_import, src, tmpdir / "bank.gpkg")
             runs.append((base, ours, frames))
+            for out in tmpdir.iterdir():  # every run writes a new file, as the first did
+                if out != src:
+                    out.unlink()
         base_t = min(r[0][0] for r in runs)
         ours_t = min(r[1][0] for r in runs)
         frames_t = min(r[2][0] for r in runs)

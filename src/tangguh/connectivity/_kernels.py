@@ -19,28 +19,23 @@ __all__ = ["reach_groups"]
 
 
 @numba.njit(cache=True, nogil=True)
-def _reach_counts(
+def _reach(
     node_cost: Any,
     limit: float,
-    g_u: Any,
-    g_v: Any,
-    g_edge: Any,
-    g_start: Any,
-    g_stop: Any,
-    g_leaf: Any,
-    g_people: Any,
-    full_u: Any,
-    full_v: Any,
-    none_u: Any,
-    none_v: Any,
+    groups: Any,
+    thresholds: Any,
     pts: Any,
     on_src: Any,
     blocked: Any,
     n_leaf: int,
+    with_mask: bool,
 ) -> Any:
-    """People reached per leaf (no per-point mask): the fast path of every SDG run."""
+    """People reached per leaf, per point hits (``with_mask``) and candidates."""
+    g_u, g_v, g_edge, g_start, g_stop, g_leaf, g_people = groups
+    full_u, full_v, none_u, none_v = thresholds
     n_groups = g_u.shape[0]
     weight = np.zeros(n_groups)
+    hit = np.zeros(pts.shape[0] if with_mask else 0, dtype=np.bool_)
     has_src = on_src.shape[0] > 0
     cand = np.empty(pts.shape[0] if has_src else 0, dtype=np.int64)
     cand_group = np.empty(pts.shape[0] if has_src else 0, dtype=np.int64)
@@ -53,6 +48,8 @@ def _reach_counts(
         hv = node_cost[g_v[g]]
         if hu <= full_u[g] or hv <= full_v[g]:
             weight[g] = g_people[g]
+            if with_mask:
+                hit[g_start[g] : g_stop[g]] = True
             continue
         src = has_src and on_src[g_edge[g]]
         if not src and hu > none_u[g] and hv > none_v[g]:
@@ -60,78 +57,23 @@ def _reach_counts(
         xu = limit - hu
         xv = limit - hv
         s = 0.0
-        if src:
+        if src or with_mask:
             for i in range(g_start[g], g_stop[g]):
                 if pts[i, 0] <= xu or pts[i, 1] <= xv:
                     s += pts[i, 2]
-                else:
+                    if with_mask:
+                        hit[i] = True
+                elif src:
                     cand[nc] = i
                     cand_group[nc] = g
                     nc += 1
-        else:
+        else:  # the common case: no branch per point
             for i in range(g_start[g], g_stop[g]):
                 s += pts[i, 2] * ((pts[i, 0] <= xu) | (pts[i, 1] <= xv))
         weight[g] = s
     per_leaf = np.zeros(n_leaf)
     for g in range(n_groups):
         per_leaf[g_leaf[g]] += weight[g]
-    return per_leaf, cand[:nc], cand_group[:nc]
-
-
-@numba.njit(cache=True, nogil=True)
-def _reach_mask(
-    node_cost: Any,
-    limit: float,
-    g_u: Any,
-    g_v: Any,
-    g_edge: Any,
-    g_start: Any,
-    g_stop: Any,
-    g_leaf: Any,
-    g_people: Any,
-    full_u: Any,
-    full_v: Any,
-    none_u: Any,
-    none_v: Any,
-    pts: Any,
-    on_src: Any,
-    blocked: Any,
-    n_leaf: int,
-) -> Any:
-    """People reached per leaf and, per point (group order), whether it is reached."""
-    n = pts.shape[0]
-    per_leaf = np.zeros(n_leaf)
-    hit = np.zeros(n, dtype=np.bool_)
-    has_src = on_src.shape[0] > 0
-    has_blocked = blocked.shape[0] > 0
-    cand = np.empty(n if has_src else 0, dtype=np.int64)
-    cand_group = np.empty(n if has_src else 0, dtype=np.int64)
-    nc = 0
-    for g in range(g_u.shape[0]):
-        e = g_edge[g]
-        if has_blocked and blocked[e]:
-            continue
-        hu = node_cost[g_u[g]]
-        hv = node_cost[g_v[g]]
-        if hu <= full_u[g] or hv <= full_v[g]:
-            per_leaf[g_leaf[g]] += g_people[g]
-            hit[g_start[g] : g_stop[g]] = True
-            continue
-        src = has_src and on_src[e]
-        if not src and hu > none_u[g] and hv > none_v[g]:
-            continue
-        xu = limit - hu
-        xv = limit - hv
-        s = 0.0
-        for i in range(g_start[g], g_stop[g]):
-            if pts[i, 0] <= xu or pts[i, 1] <= xv:
-                s += pts[i, 2]
-                hit[i] = True
-            elif src:
-                cand[nc] = i
-                cand_group[nc] = g
-                nc += 1
-        per_leaf[g_leaf[g]] += s
     return per_leaf, hit, cand[:nc], cand_group[:nc]
 
 
@@ -158,29 +100,17 @@ def reach_groups(
     (per edge) edges nobody can use.
     """
     empty = np.zeros(0, dtype=np.bool_)
-    full_u, full_v, none_u, none_v = thresholds
+    names = ("g_u", "g_v", "g_edge", "g_start", "g_stop", "g_leaf", "g_people")
     args = (
         np.ascontiguousarray(node_cost, dtype=np.float64),
         float(limit),
-        groups["g_u"],
-        groups["g_v"],
-        groups["g_edge"],
-        groups["g_start"],
-        groups["g_stop"],
-        groups["g_leaf"],
-        groups["g_people"],
-        full_u,
-        full_v,
-        none_u,
-        none_v,
+        tuple(groups[name] for name in names),
+        tuple(thresholds),
         pts,
         empty if on_src is None else np.ascontiguousarray(on_src, dtype=np.bool_),
         empty if blocked is None else np.ascontiguousarray(blocked, dtype=np.bool_),
         int(n_leaf),
+        bool(with_mask),
     )
-    if with_mask:
-        per_leaf, hit, cand, cand_group = _reach_mask(*args)
-    else:
-        per_leaf, cand, cand_group = _reach_counts(*args)
-        hit = empty
+    per_leaf, hit, cand, cand_group = _reach(*args)
     return per_leaf, hit, cand, cand_group
