@@ -417,6 +417,17 @@ def test_layer_points_match_the_geometries_and_are_cached(bank: Bank) -> None:
             text("SELECT version, n FROM tg_layer_point WHERE layer_id = 'boxes'")
         ).all()
     assert [tuple(r) for r in cached] == [(1, n)]
+    from tangguh.bank.gpkg import GpkgBank
+
+    if isinstance(bank, GpkgBank):  # its spatial index was packed beside the insert
+        with bank.connect() as conn:
+            check = conn.exec_driver_sql("SELECT rtreecheck('rtree_boxes_geom')").scalar()
+        assert check == "ok"
+        inside = bank.read_layer("boxes", bbox=(106.75, -6.25, 106.76, -6.24), columns=["k"])
+        expected_in = shapely.intersects(
+            frame.geometry.to_numpy(), shapely.box(106.75, -6.25, 106.76, -6.24)
+        )
+        assert sorted(inside["k"]) == sorted(frame.loc[expected_in, "k"])
     pts = bank.layer_points("boxes")
     back = bank.read_layer("boxes", columns=["k"])
     expected = shapely.point_on_surface(back.geometry.to_numpy())
@@ -517,9 +528,22 @@ def test_points_beside_a_write_come_from_a_child_or_fall_back(
             raise RuntimeError("the child fails")
         return real(g)
 
+    # With a node size the child also packs the spatial index, as pack() would here.
+    from tangguh.bank._rtree import pack
+
+    pending = _points.start_points(geoms, rtree_size=1228)
+    packed = pending.rtree()
+    pending.close()
+    assert packed is not None
+    here = pack(np.arange(1, len(geoms) + 1), shapely.bounds(geoms), 1228)
+    assert np.array_equal(packed.node_data, here.node_data)
+    assert np.array_equal(packed.rowids, here.rowids)
     monkeypatch.setattr(_points, "representative_points", child_fails)
-    x, y = _points.start_points(geoms).result()
+    pending = _points.start_points(geoms, rtree_size=1228)
+    x, y = pending.result()
     assert np.array_equal(x, shapely.get_x(expected))
+    assert pending.rtree() is None  # the caller packs the index itself
+    pending.close()
     pending = _points.start_points(geoms)
     pid = pending._pid
     assert pid > 0

@@ -25,8 +25,12 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, delete, insert, select
 
 from tangguh.bank import _schema as S
+from tangguh.bank._rtree import Packed, pack
 
-__all__ = ["LayerPoints", "PointsMixin"]
+__all__ = ["LayerPoints", "PendingPoints", "PointsMixin", "start_points"]
+
+#: Fewest features whose spatial index is packed rather than inserted row by row.
+_PACK_MIN = 1000
 
 
 @dataclass(frozen=True)
@@ -57,24 +61,36 @@ def representative_points(geoms: NDArray[np.object_]) -> tuple[NDArray[Any], NDA
 
 
 class PendingPoints:
-    """Representative points being computed beside a write; :meth:`result` waits for them.
+    """Representative points (and a packed R-tree) computed beside a write.
 
     On POSIX the work runs in a forked child process: ``point_on_surface`` makes a
     shapely object per feature and so holds the GIL, which a thread would share with the
     insert it is meant to run beside. The child has the geometries already (fork copies
-    the process lazily), writes the coordinates into a shared memory map and exits. If it
-    fails, or fork is unavailable, the points are computed in the calling thread.
+    the process lazily), writes the coordinates into a shared memory map and exits. With
+    ``rtree_size`` (the GeoPackage's R*Tree node size) it also packs the layer's spatial
+    index for features numbered 1..n (:func:`tangguh.bank._rtree.pack`). If it fails, or
+    fork is unavailable, the caller computes the points itself and packs the index as
+    usual; :meth:`close` always reaps the child.
     """
 
-    def __init__(self, geoms: NDArray[np.object_]) -> None:
+    def __init__(self, geoms: NDArray[np.object_], rtree_size: int | None = None) -> None:
         self._geoms: NDArray[np.object_] | None = geoms
         self._pid = 0
+        self._ok = False
         self._buf: mmap.mmap | None = None
         self._done: tuple[NDArray[Any], NDArray[Any]] | None = None
+        self._tree: Packed | None = None
         n = len(geoms)
+        self._size = rtree_size
+        tree_bytes = 0
+        if rtree_size is not None:
+            tree_bytes = 8 + sum(
+                int(np.prod(shape)) * np.dtype(dtype).itemsize
+                for _, shape, dtype in Packed.layout(n, rtree_size)
+            )
         if not hasattr(os, "fork") or n == 0:
             return
-        self._buf = mmap.mmap(-1, 16 * n)  # MAP_SHARED | MAP_ANONYMOUS
+        self._buf = mmap.mmap(-1, 16 * n + tree_bytes)  # MAP_SHARED | MAP_ANONYMOUS
         try:
             pid = os.fork()
         except OSError:
@@ -85,49 +101,74 @@ class PendingPoints:
             code = 1
             try:
                 x, y = representative_points(geoms)
-                out = np.frombuffer(self._buf, dtype=np.float64)
+                out = np.frombuffer(self._buf, dtype=np.float64, count=2 * n)
                 out[:n] = x
                 out[n:] = y
+                if rtree_size is not None:
+                    self._pack_in_child(geoms, rtree_size)
                 code = 0
             finally:
                 os._exit(code)
         self._pid = pid
 
+    def _pack_in_child(self, geoms: NDArray[np.object_], size: int) -> None:
+        assert self._buf is not None
+        n = len(geoms)
+        bounds = shapely.bounds(geoms)
+        ok = ~np.isnan(bounds[:, 0])
+        m = int(ok.sum())
+        area = np.frombuffer(self._buf, dtype=np.uint8, offset=16 * n)
+        if m > _PACK_MIN:
+            ids = np.arange(1, n + 1, dtype=np.int64)[ok]
+            pack(ids, bounds[ok], size).to_buffer(area[8:])
+        area[:8] = np.frombuffer(np.int64(m).tobytes(), dtype=np.uint8)
+
+    def _wait(self) -> None:
+        if self._pid:
+            _, status = os.waitpid(self._pid, 0)
+            self._pid = 0
+            self._ok = os.waitstatus_to_exitcode(status) == 0
+
+    def rtree(self) -> Packed | None:
+        """The spatial index packed in the child for features 1..n, or None (no
+        ``rtree_size``, too few features, or the child failed)."""
+        if self._tree is None and self._size is not None:
+            self._wait()
+            if self._ok and self._buf is not None and self._geoms is not None:
+                n = len(self._geoms)
+                area = np.frombuffer(self._buf, dtype=np.uint8, offset=16 * n)
+                m = int(area[:8].view(np.int64)[0])
+                if m > _PACK_MIN:
+                    self._tree = Packed.from_buffer(area[8:], m, self._size)
+        return self._tree
+
     def result(self) -> tuple[NDArray[Any], NDArray[Any]]:
         """x, y of each geometry (waits for the child; computes here if it failed)."""
         if self._done is None:
-            ok = self._reap()
+            self._wait()
             geoms = self._geoms
             assert geoms is not None
             n = len(geoms)
-            if ok and self._buf is not None:
-                xy = np.frombuffer(self._buf, dtype=np.float64).copy()
+            if self._ok and self._buf is not None:
+                xy = np.frombuffer(self._buf, dtype=np.float64, count=2 * n).copy()
                 self._done = (xy[:n], xy[n:])
             else:
                 self._done = representative_points(geoms)
-            self.close()
         return self._done
-
-    def _reap(self) -> bool:
-        if not self._pid:
-            return False
-        _, status = os.waitpid(self._pid, 0)
-        self._pid = 0
-        return os.waitstatus_to_exitcode(status) == 0
 
     def close(self) -> None:
         """Wait for the child (if any) and free the shared map; safe to call twice."""
-        if self._pid:
-            self._reap()
+        self._wait()
         if self._buf is not None:
             self._buf.close()
             self._buf = None
-        self._geoms = None if self._done is not None else self._geoms
+        self._geoms = None
 
 
-def start_points(geoms: NDArray[np.object_]) -> PendingPoints:
-    """Start computing :func:`representative_points` beside the caller's work."""
-    return PendingPoints(geoms)
+def start_points(geoms: NDArray[np.object_], rtree_size: int | None = None) -> PendingPoints:
+    """Start computing :func:`representative_points` (and, with ``rtree_size``, packing
+    the spatial index) beside the caller's work."""
+    return PendingPoints(geoms, rtree_size)
 
 
 class PointsMixin:

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CELL_DTYPE", "bulk_load"]
+__all__ = ["CELL_DTYPE", "Packed", "bulk_load", "node_size", "pack", "write_packed"]
 
 #: One R*Tree cell: id (rowid or child node), then minx, maxx, miny, maxy (big-endian).
 CELL_DTYPE = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
@@ -54,12 +56,76 @@ def _str_order(boxes: NDArray[np.float32], cap: int) -> NDArray[np.intp]:
     return np.argsort(slice_of * span + (cy - low))
 
 
+@dataclass(frozen=True)
+class Packed:
+    """A packed R*Tree, ready to be written into the shadow tables of an empty one.
+
+    ``node_no[i]`` is the node number of ``node_data[i]`` (fixed-size blobs); ``parent``
+    holds (node, parent node) of every node but the root; ``rowids[j]`` is the leaf
+    node that holds entry ``leaf_ids[j]``.
+    """
+
+    node_no: NDArray[np.int64]
+    node_data: NDArray[np.uint8]
+    parent: NDArray[np.int64]
+    leaf_ids: NDArray[np.int64]
+    rowids: NDArray[np.int64]
+
+    @staticmethod
+    def layout(entries: int, size: int) -> list[tuple[str, tuple[int, ...], str]]:
+        """Names, shapes and dtypes of the arrays packed from ``entries`` boxes into
+        nodes of ``size`` bytes (the same sizes :func:`pack` makes): for a flat buffer."""
+        cap = (size - 4) // _CELL.itemsize
+        nodes, count = 0, entries
+        while True:
+            count = math.ceil(count / cap)
+            nodes += count
+            if count <= 1:
+                break
+        return [
+            ("node_no", (nodes,), "<i8"),
+            ("node_data", (nodes, size), "u1"),
+            ("parent", (nodes - 1, 2), "<i8"),
+            ("leaf_ids", (entries,), "<i8"),
+            ("rowids", (entries,), "<i8"),
+        ]
+
+    def to_buffer(self, buf: NDArray[np.uint8]) -> None:
+        """Write the arrays one after the other into ``buf`` (see :meth:`layout`)."""
+        at = 0
+        for name, _, _ in self.layout(len(self.leaf_ids), self.node_data.shape[1]):
+            raw = np.ascontiguousarray(getattr(self, name)).view(np.uint8).ravel()
+            buf[at : at + len(raw)] = raw
+            at += len(raw)
+
+    @classmethod
+    def from_buffer(cls, buf: NDArray[np.uint8], entries: int, size: int) -> Packed:
+        """The arrays :meth:`to_buffer` wrote (copied out of ``buf``)."""
+        arrays: dict[str, NDArray[Any]] = {}
+        at = 0
+        for name, shape, dtype in cls.layout(entries, size):
+            count = int(np.prod(shape)) * np.dtype(dtype).itemsize
+            arrays[name] = buf[at : at + count].view(dtype).reshape(shape).copy()
+            at += count
+        return cls(**arrays)
+
+
+def node_size(raw: sqlite3.Connection, name: str) -> int:
+    """Bytes per node of the R*Tree ``name`` (SQLite sets it from the page size)."""
+    q = '"' + name.replace('"', '""')
+    return int(raw.execute(f'SELECT length(data) FROM {q}_node" WHERE nodeno = 1').fetchone()[0])
+
+
 def bulk_load(
     raw: sqlite3.Connection, name: str, ids: NDArray[np.int64], bounds: NDArray[np.float64]
 ) -> None:
     """Fill the empty R*Tree ``name`` with ``ids`` and their (minx, miny, maxx, maxy)."""
-    q = '"' + name.replace('"', '""')
-    size = raw.execute(f'SELECT length(data) FROM {q}_node" WHERE nodeno = 1').fetchone()[0]
+    write_packed(raw, name, pack(ids, bounds, node_size(raw, name)))
+
+
+def pack(ids: NDArray[np.int64], bounds: NDArray[np.float64], size: int) -> Packed:
+    """Sort-Tile-Recursive packing of ``ids`` with (minx, miny, maxx, maxy) ``bounds``
+    into nodes of ``size`` bytes (numpy only: it may run in another process)."""
     cap = (int(size) - 4) // _CELL.itemsize
     minx, maxx = _round_out(bounds[:, 0], bounds[:, 2])
     miny, maxy = _round_out(bounds[:, 1], bounds[:, 3])
@@ -94,37 +160,55 @@ def bulk_load(
     numbers.reverse()  # numbers[i] = node numbers of level i (0 = leaves)
     depth = len(levels) - 1
 
-    nodes: list[tuple[int, bytes]] = []
-    parents: list[tuple[int, int]] = []
-    rowids: NDArray[np.int64] | None = None
+    node_no: list[NDArray[np.int64]] = []
+    node_data: list[NDArray[np.uint8]] = []
+    parents: list[NDArray[np.int64]] = []
+    rowids = np.empty(0, dtype=np.int64)
     for level, (entries, level_boxes, count) in enumerate(levels):
-        cells = np.empty(len(entries), dtype=_CELL)
-        cells["id"] = entries if level == 0 else numbers[level - 1][entries]
-        cells["box"] = level_boxes
-        raw_cells = cells.tobytes()
+        # Every node of the level at once: (count, size) bytes, zero padded, each a 2-byte
+        # depth (root only), a 2-byte cell count and its cells.
+        cells = np.zeros(count * cap, dtype=_CELL)
+        cells["id"][: len(entries)] = entries if level == 0 else numbers[level - 1][entries]
+        cells["box"][: len(entries)] = level_boxes
+        block = np.zeros((count, int(size)), dtype=np.uint8)
+        head = np.empty((count, 2), dtype=">u2")
+        head[:, 0] = depth if level == depth else 0
+        head[:, 1] = np.minimum(cap, len(entries) - np.arange(count) * cap)
+        block[:, :4] = head.view(np.uint8).reshape(count, 4)
+        block[:, 4 : 4 + cap * _CELL.itemsize] = cells.view(np.uint8).reshape(count, -1)
+        node_no.append(numbers[level])
+        node_data.append(block)
         node_of_entry = np.arange(len(entries)) // cap
         if level == 0:
             rowids = numbers[0][node_of_entry]
         else:
-            parents.extend(
-                zip(
-                    numbers[level - 1][entries].tolist(),
-                    numbers[level][node_of_entry].tolist(),
-                    strict=True,
-                )
+            parents.append(
+                np.column_stack([numbers[level - 1][entries], numbers[level][node_of_entry]])
             )
-        for k in range(count):
-            lo, hi = k * cap, min((k + 1) * cap, len(entries))
-            head = np.array([depth if level == depth else 0, hi - lo], dtype=">u2").tobytes()
-            body = head + raw_cells[lo * _CELL.itemsize : hi * _CELL.itemsize]
-            nodes.append((int(numbers[level][k]), body + bytes(int(size) - len(body))))
-    assert rowids is not None
+    return Packed(
+        node_no=np.concatenate(node_no),
+        node_data=np.concatenate(node_data),
+        parent=(np.concatenate(parents) if parents else np.zeros((0, 2))).astype(np.int64),
+        leaf_ids=levels[0][0],
+        rowids=rowids,
+    )
+
+
+def write_packed(raw: sqlite3.Connection, name: str, packed: Packed) -> None:
+    """Write a :func:`pack` result into the shadow tables of the R*Tree ``name``."""
+    q = '"' + name.replace('"', '""')
     raw.execute(f'DELETE FROM {q}_node"')
     raw.execute(f'DELETE FROM {q}_rowid"')
     raw.execute(f'DELETE FROM {q}_parent"')
-    raw.executemany(f'INSERT INTO {q}_node" (nodeno, data) VALUES (?, ?)', nodes)
-    raw.executemany(f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)', parents)
-    leaf_ids = levels[0][0]
+    raw.executemany(
+        f'INSERT INTO {q}_node" (nodeno, data) VALUES (?, ?)',
+        zip(packed.node_no.tolist(), map(bytes, packed.node_data), strict=True),
+    )
+    raw.executemany(
+        f'INSERT INTO {q}_parent" (nodeno, parentnode) VALUES (?, ?)',
+        map(tuple, packed.parent.tolist()),
+    )
+    leaf_ids, rowids = packed.leaf_ids, packed.rowids
     first = int(leaf_ids.min())
     if int(leaf_ids.max()) - first + 1 == len(leaf_ids):
         # Contiguous ids (a new layer): one C-side statement instead of a Python row each.

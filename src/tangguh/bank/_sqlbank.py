@@ -25,7 +25,7 @@ from tangguh.bank import _schema as S
 from tangguh.bank._analyses import AnalysesMixin
 from tangguh.bank._catalogue import CatalogueMixin
 from tangguh.bank._columns import column_kinds, restore_dtypes
-from tangguh.bank._points import LayerPoints, PointsMixin, start_points
+from tangguh.bank._points import LayerPoints, PendingPoints, PointsMixin, start_points
 from tangguh.bank._prepare import (
     coerce_numeric,
     merge_geometry_type,
@@ -286,12 +286,17 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
                 added, changed, removed = len(frame), 0, 0
                 # Representative points of a big new layer, computed beside the insert.
                 points = (
-                    start_points(frame.geometry.to_numpy())
+                    start_points(
+                        frame.geometry.to_numpy(),
+                        rtree_size=self._rtree_node_size(conn, layer_id),
+                    )
                     if len(frame) >= _POINTS_AT_WRITE and geometry_type != "Point"
                     else None
                 )
                 try:
-                    self._insert_features(conn, layer_id, frame, kinds, version, fids=None)
+                    self._insert_features(
+                        conn, layer_id, frame, kinds, version, fids=None, pending=points
+                    )
                     if points is not None:
                         x, y = points.result()
                         fids = np.arange(1, len(frame) + 1, dtype=np.int64)
@@ -494,6 +499,11 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
     @abstractmethod
     def _drop_columns(self, conn: Connection, layer_id: str, names: list[str]) -> None: ...
 
+    def _rtree_node_size(self, conn: Connection, layer_id: str) -> int | None:
+        """Bytes per node of the layer's new, empty R*Tree, when the backend packs one
+        (the GeoPackage); its packing may then run beside the insert."""
+        return None
+
     @abstractmethod
     def _insert_features(
         self,
@@ -503,6 +513,7 @@ class SqlBank(CatalogueMixin, TimeSeriesMixin, RasterMixin, AnalysesMixin, Point
         kinds: list[tuple[str, str]],
         version: int,
         fids: np.ndarray[Any, Any] | None,
+        pending: PendingPoints | None = None,
     ) -> None: ...
 
     @abstractmethod

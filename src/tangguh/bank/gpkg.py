@@ -26,8 +26,9 @@ from sqlalchemy import Connection, create_engine, event
 
 from tangguh.bank import _gpkgblob
 from tangguh.bank._columns import KINDS, columns_frame, plain_list, to_db_values
+from tangguh.bank._points import PendingPoints
 from tangguh.bank._rtree import CELL_DTYPE as _CELL_DTYPE
-from tangguh.bank._rtree import bulk_load
+from tangguh.bank._rtree import bulk_load, node_size, write_packed
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.bank.base import LayerMeta, VersionInfo
 from tangguh.errors import BankError
@@ -385,6 +386,9 @@ class GpkgBank(SqlBank):
     def _main_columns(self, raw: sqlite3.Connection, table: str) -> list[str]:
         return [r[1] for r in raw.execute(f"PRAGMA table_info({_q(table)})")]
 
+    def _rtree_node_size(self, conn: Connection, layer_id: str) -> int | None:
+        return node_size(self._raw(conn), f"rtree_{layer_id}_geom")
+
     def _insert_features(
         self,
         conn: Connection,
@@ -393,6 +397,7 @@ class GpkgBank(SqlBank):
         kinds: list[tuple[str, str]],
         version: int,
         fids: np.ndarray[Any, Any] | None,
+        pending: PendingPoints | None = None,
     ) -> None:
         raw = self._raw(conn)
         n = len(frame)
@@ -434,7 +439,10 @@ class GpkgBank(SqlBank):
         fid_arr = np.asarray(fid_list, dtype=np.int64)
         rtree = f"rtree_{layer_id}_geom"
         empty = raw.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {_q(rtree)})").fetchone()[0]
-        if empty and ok.sum() > 1000:
+        packed = pending.rtree() if pending is not None and empty else None
+        if packed is not None and np.array_equal(np.sort(packed.leaf_ids), fid_arr[ok]):
+            write_packed(raw, rtree, packed)  # packed beside the insert (_points)
+        elif empty and ok.sum() > 1000:
             bulk_load(raw, rtree, fid_arr[ok], bounds[ok])
         else:
             raw.executemany(

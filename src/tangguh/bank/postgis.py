@@ -25,6 +25,7 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.exc import OperationalError
 
 from tangguh.bank._columns import KINDS, columns_frame, plain_list, to_db_values
+from tangguh.bank._points import PendingPoints
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.errors import BankError
 
@@ -183,6 +184,7 @@ class PostgisBank(SqlBank):
         kinds: list[tuple[str, str]],
         version: int,
         fids: np.ndarray[Any, Any] | None,
+        pending: PendingPoints | None = None,
     ) -> None:
         raw = self._raw(conn)
         n = len(frame)
