@@ -544,6 +544,21 @@ def test_points_beside_a_write_come_from_a_child_or_fall_back(
     assert np.array_equal(x, shapely.get_x(expected))
     assert pending.rtree() is None  # the caller packs the index itself
     pending.close()
+    # A child that hangs is killed after the deadline and the caller does the work.
+    import time as clock
+
+    def child_hangs(g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if os.getpid() != parent:
+            clock.sleep(60)
+        return real(g)
+
+    monkeypatch.setattr(_points, "representative_points", child_hangs)
+    monkeypatch.setattr(_points, "_CHILD_SECONDS", 0.3)
+    monkeypatch.setattr(_points, "_CHILD_SECONDS_PER_FEATURE", 0.0)
+    start = clock.perf_counter()
+    x, y = _points.start_points(geoms).result()
+    assert clock.perf_counter() - start < 10
+    assert np.array_equal(y, shapely.get_y(expected))
     pending = _points.start_points(geoms)
     pid = pending._pid
     assert pid > 0

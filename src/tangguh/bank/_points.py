@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import mmap
 import os
+import signal
+import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +33,9 @@ __all__ = ["LayerPoints", "PendingPoints", "PointsMixin", "start_points"]
 
 #: Fewest features whose spatial index is packed rather than inserted row by row.
 _PACK_MIN = 1000
+#: How long the child computing points may take before it is given up on.
+_CHILD_SECONDS = 60.0
+_CHILD_SECONDS_PER_FEATURE = 60e-6
 
 
 @dataclass(frozen=True)
@@ -124,10 +129,24 @@ class PendingPoints:
         area[:8] = np.frombuffer(np.int64(m).tobytes(), dtype=np.uint8)
 
     def _wait(self) -> None:
-        if self._pid:
-            _, status = os.waitpid(self._pid, 0)
-            self._pid = 0
-            self._ok = os.waitstatus_to_exitcode(status) == 0
+        """Reap the child; one that outlives a generous deadline (it should take about
+        1.5 s per million features) is killed and its work done here instead."""
+        if not self._pid:
+            return
+        n = 0 if self._geoms is None else len(self._geoms)
+        deadline = time.monotonic() + _CHILD_SECONDS + n * _CHILD_SECONDS_PER_FEATURE
+        while True:
+            pid, status = os.waitpid(self._pid, os.WNOHANG)
+            if pid:
+                self._ok = os.waitstatus_to_exitcode(status) == 0
+                break
+            if time.monotonic() > deadline:
+                os.kill(self._pid, signal.SIGKILL)
+                os.waitpid(self._pid, 0)
+                self._ok = False
+                break
+            time.sleep(0.002)
+        self._pid = 0
 
     def rtree(self) -> Packed | None:
         """The spatial index packed in the child for features 1..n, or None (no
