@@ -7,8 +7,8 @@ in one row of ``tg_layer_point``, load in milliseconds. The cache is filled when
 layer is written (computed in a forked child process while the rows are inserted, so
 the import barely pays for it: :class:`PendingPoints`) and otherwise on the first
 request; an update of the layer makes a new version, so a cached version never goes
-stale. ``shapely.point_on_surface``
-is the representative point: it lies inside its polygon (a centroid may not).
+stale. ``shapely.point_on_surface`` is the representative point: it lies inside its
+polygon (a centroid may not).
 """
 
 from __future__ import annotations
@@ -27,12 +27,10 @@ from numpy.typing import NDArray
 from sqlalchemy import Connection, and_, delete, insert, select
 
 from tangguh.bank import _schema as S
-from tangguh.bank._rtree import Packed, pack
+from tangguh.bank._rtree import PACK_MIN, Packed, pack
 
 __all__ = ["LayerPoints", "PendingPoints", "PointsMixin", "start_points"]
 
-#: Fewest features whose spatial index is packed rather than inserted row by row.
-_PACK_MIN = 1000
 #: How long the child computing points may take before it is given up on.
 _CHILD_SECONDS = 60.0
 _CHILD_SECONDS_PER_FEATURE = 60e-6
@@ -87,12 +85,7 @@ class PendingPoints:
         self._tree: Packed | None = None
         n = len(geoms)
         self._size = rtree_size
-        tree_bytes = 0
-        if rtree_size is not None:
-            tree_bytes = 8 + sum(
-                int(np.prod(shape)) * np.dtype(dtype).itemsize
-                for _, shape, dtype in Packed.layout(n, rtree_size)
-            )
+        tree_bytes = 0 if rtree_size is None else 8 + Packed.nbytes(n, rtree_size)
         if not hasattr(os, "fork") or n == 0:
             return
         self._buf = mmap.mmap(-1, 16 * n + tree_bytes)  # MAP_SHARED | MAP_ANONYMOUS
@@ -123,7 +116,7 @@ class PendingPoints:
         ok = ~np.isnan(bounds[:, 0])
         m = int(ok.sum())
         area = np.frombuffer(self._buf, dtype=np.uint8, offset=16 * n)
-        if m > _PACK_MIN:
+        if m > PACK_MIN:
             ids = np.arange(1, n + 1, dtype=np.int64)[ok]
             pack(ids, bounds[ok], size).to_buffer(area[8:])
         area[:8] = np.frombuffer(np.int64(m).tobytes(), dtype=np.uint8)
@@ -157,7 +150,7 @@ class PendingPoints:
                 n = len(self._geoms)
                 area = np.frombuffer(self._buf, dtype=np.uint8, offset=16 * n)
                 m = int(area[:8].view(np.int64)[0])
-                if m > _PACK_MIN:
+                if m > PACK_MIN:
                     self._tree = Packed.from_buffer(area[8:], m, self._size)
         return self._tree
 

@@ -20,7 +20,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["CELL_DTYPE", "Packed", "bulk_load", "node_size", "pack", "write_packed"]
+__all__ = [
+    "CELL_DTYPE",
+    "PACK_MIN",
+    "Packed",
+    "bulk_load",
+    "node_size",
+    "pack",
+    "write_packed",
+]
+
+#: Fewest entries worth packing; fewer are inserted row by row.
+PACK_MIN = 1000
 
 #: One R*Tree cell: id (rowid or child node), then minx, maxx, miny, maxy (big-endian).
 CELL_DTYPE = np.dtype([("id", ">i8"), ("box", ">f4", (4,))])
@@ -89,6 +100,14 @@ class Packed:
             ("leaf_ids", (entries,), "<i8"),
             ("rowids", (entries,), "<i8"),
         ]
+
+    @classmethod
+    def nbytes(cls, entries: int, size: int) -> int:
+        """Bytes of the flat buffer :meth:`to_buffer` fills."""
+        return sum(
+            int(np.prod(shape)) * np.dtype(dtype).itemsize
+            for _, shape, dtype in cls.layout(entries, size)
+        )
 
     def to_buffer(self, buf: NDArray[np.uint8]) -> None:
         """Write the arrays one after the other into ``buf`` (see :meth:`layout`)."""

@@ -28,7 +28,7 @@ from tangguh.bank import _gpkgblob
 from tangguh.bank._columns import KINDS, columns_frame, plain_list, to_db_values
 from tangguh.bank._points import PendingPoints
 from tangguh.bank._rtree import CELL_DTYPE as _CELL_DTYPE
-from tangguh.bank._rtree import bulk_load, node_size, write_packed
+from tangguh.bank._rtree import PACK_MIN, bulk_load, node_size, write_packed
 from tangguh.bank._sqlbank import SqlBank
 from tangguh.bank.base import LayerMeta, VersionInfo
 from tangguh.errors import BankError
@@ -442,7 +442,7 @@ class GpkgBank(SqlBank):
         packed = pending.rtree() if pending is not None and empty else None
         if packed is not None and np.array_equal(np.sort(packed.leaf_ids), fid_arr[ok]):
             write_packed(raw, rtree, packed)  # packed beside the insert (_points)
-        elif empty and ok.sum() > 1000:
+        elif empty and ok.sum() > PACK_MIN:
             bulk_load(raw, rtree, fid_arr[ok], bounds[ok])
         else:
             raw.executemany(

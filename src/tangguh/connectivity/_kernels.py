@@ -80,7 +80,7 @@ def _reach(
 def reach_groups(
     node_cost: np.ndarray[Any, Any],
     limit: float,
-    groups: dict[str, np.ndarray[Any, Any]],
+    groups: tuple[np.ndarray[Any, Any], ...],
     thresholds: tuple[np.ndarray[Any, Any], ...],
     pts: np.ndarray[Any, Any],
     *,
@@ -93,18 +93,17 @@ def reach_groups(
     groups with a source on their edge that no node reaches (index, group), which the
     caller checks along the edge.
 
-    ``groups`` holds ``g_u, g_v, g_edge, g_start, g_stop, g_leaf, g_people``;
+    ``groups`` is (in this order) ``g_u, g_v, g_edge, g_start, g_stop, g_leaf, g_people``;
     ``thresholds`` the node costs under which a group is wholly reached from u / v and
     reached at all from u / v; ``pts`` the (points, 3) costs to u, to v and people, in
     group order. ``on_src`` (per edge) marks edges with a source on them, ``blocked``
     (per edge) edges nobody can use.
     """
     empty = np.zeros(0, dtype=np.bool_)
-    names = ("g_u", "g_v", "g_edge", "g_start", "g_stop", "g_leaf", "g_people")
     args = (
         np.ascontiguousarray(node_cost, dtype=np.float64),
         float(limit),
-        tuple(groups[name] for name in names),
+        groups,
         tuple(thresholds),
         pts,
         empty if on_src is None else np.ascontiguousarray(on_src, dtype=np.bool_),

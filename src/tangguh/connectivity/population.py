@@ -691,19 +691,16 @@ class SnappedPopulation:
         mask[self.order[hit]] = True
         return per_leaf, mask
 
-    def _groups(self) -> dict[str, npt.NDArray[Any]]:
-        """The per-group arrays the compiled pass reads (contiguous, fixed dtypes)."""
-        hit: dict[str, npt.NDArray[Any]] | None = self._memo.get("groups")
+    def _groups(self) -> tuple[npt.NDArray[Any], ...]:
+        """The per-group arrays the compiled pass reads, in its order (``g_u, g_v,
+        g_edge, g_start, g_stop, g_leaf`` as int64, ``g_people``; contiguous)."""
+        hit: tuple[npt.NDArray[Any], ...] | None = self._memo.get("groups")
         if hit is None:
-            hit = {
-                "g_u": np.ascontiguousarray(self.g_u, dtype=np.int64),
-                "g_v": np.ascontiguousarray(self.g_v, dtype=np.int64),
-                "g_edge": np.ascontiguousarray(self.g_edge, dtype=np.int64),
-                "g_start": np.ascontiguousarray(self.g_start, dtype=np.int64),
-                "g_stop": np.ascontiguousarray(self.g_stop, dtype=np.int64),
-                "g_leaf": np.ascontiguousarray(self.g_leaf, dtype=np.int64),
-                "g_people": np.ascontiguousarray(self.g_people, dtype=np.float64),
-            }
+            ints = (self.g_u, self.g_v, self.g_edge, self.g_start, self.g_stop, self.g_leaf)
+            hit = (
+                *(np.ascontiguousarray(a, dtype=np.int64) for a in ints),
+                np.ascontiguousarray(self.g_people, dtype=np.float64),
+            )
             self._memo["groups"] = hit
         return hit
 

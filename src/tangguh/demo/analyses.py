@@ -9,7 +9,7 @@ routes layer ``evacuation_routes``. All of it is marked synthetic like the city.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -36,15 +36,7 @@ class DemoAnalyses:
     evacuation: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "coverage_run": self.coverage_run,
-            "indicators": self.indicators,
-            "sdg_run": self.sdg_run,
-            "sdg_share": self.sdg_share,
-            "tod_areas": self.tod_areas,
-            "evacuation_plan": self.evacuation_plan,
-            "evacuation": self.evacuation,
-        }
+        return asdict(self)
 
 
 def demo_flood(bank: Bank, *, flood_m: float = 250.0) -> gpd.GeoDataFrame:
